@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Reading a container's cgroup files. Each file is opened once and re-read
+ * with pread(fd, buf, n, 0): kernfs regenerates seq_file content at offset 0,
+ * so a sweep costs one syscall per file and no path walk. A file that does
+ * not exist (controller not enabled, older kernel) is "not supported here":
+ * its CSTATD_HAVE_* bit stays clear and it is retried only on a rescan.
+ * ENODEV/ENOENT on a kept fd means the cgroup was removed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "collectors/cgroup/cgroup_parse.h"
+#include "collectors/cgroup/cgroup_priv.h"
+#include "cstatd/stats.h"
+
+static const char *const cg_file_names[] = {
+#define X(id, name) name,
+    CG_FILES(X)
+#undef X
+};
+
+static void priv_free(void *p)
+{
+	struct cg_priv *pv = p;
+	for (int i = 0; i < CG_FILE_COUNT; i++)
+		if (pv->fds[i] >= 0)
+			close(pv->fds[i]);
+	if (pv->dirfd >= 0)
+		close(pv->dirfd);
+	free(pv);
+}
+
+int cg__attach(struct cg_collector *cg, struct cstatd_container *c, const char *rel)
+{
+	char *path = strdup(rel);
+	struct cg_priv *pv = calloc(1, sizeof(*pv));
+	int rc = -ENOMEM;
+
+	if (!path || !pv)
+		goto fail;
+	pv->dirfd = cstatd_fs_open_cgroup(cg->fs, rel, O_RDONLY | O_DIRECTORY);
+	if (pv->dirfd < 0) {
+		rc = pv->dirfd;
+		goto fail;
+	}
+	for (int i = 0; i < CG_FILE_COUNT; i++)
+		pv->fds[i] = -1;
+
+	struct stat st;
+	if (fstat(pv->dirfd, &st) == 0 && c->start_time == 0)
+		c->start_time = (double)st.st_ctim.tv_sec + (double)st.st_ctim.tv_nsec / 1e9;
+
+	cg__detach(c);
+	c->cgroup_path = path;
+	c->cg_priv = pv;
+	c->cg_priv_free = priv_free;
+	snprintf(c->id_label, sizeof(c->id_label), "/%s", rel);
+	return 0;
+fail:
+	free(path);
+	free(pv);
+	return rc;
+}
+
+void cg__detach(struct cstatd_container *c)
+{
+	if (c->cg_priv && c->cg_priv_free)
+		c->cg_priv_free(c->cg_priv);
+	c->cg_priv = NULL;
+	c->cg_priv_free = NULL;
+	free(c->cgroup_path);
+	c->cgroup_path = NULL;
+	/* Numbers read from the files are no longer true; keep only what
+	 * another source (the Docker stats stream) may fill again. */
+	c->s.have = 0;
+	c->sources &= ~CSTATD_SRC_CGROUP;
+}
+
+/* Parses one file's content into the sample. Returns the parser's result. */
+static int parse_into(enum cg_file f, const char *buf, size_t len, struct cstatd_sample *s)
+{
+	int rc;
+	switch (f) {
+	case CG_FILE_CPU_STAT:
+		rc = cg_parse_cpu_stat(buf, len, &s->cpu);
+		if (rc == 0) {
+			s->have |= CSTATD_HAVE_CPU_STAT;
+			if (s->cpu.has_bandwidth)
+				s->have |= CSTATD_HAVE_CPU_BANDWIDTH;
+		}
+		return rc;
+	case CG_FILE_CPU_MAX:
+		rc = cg_parse_cpu_max(buf, len, &s->cpu_max);
+		s->have |= rc == 0 ? CSTATD_HAVE_CPU_MAX : 0;
+		return rc;
+	case CG_FILE_CPU_WEIGHT:
+		rc = cg_parse_u64_or_max(buf, len, &s->cpu_weight);
+		s->have |= rc == 0 ? CSTATD_HAVE_CPU_WEIGHT : 0;
+		return rc;
+	case CG_FILE_MEM_CURRENT:
+		rc = cg_parse_u64_or_max(buf, len, &s->mem_current);
+		s->have |= rc == 0 ? CSTATD_HAVE_MEM_CURRENT : 0;
+		return rc;
+	case CG_FILE_MEM_MAX:
+		rc = cg_parse_u64_or_max(buf, len, &s->mem_max);
+		s->have |= rc == 0 ? CSTATD_HAVE_MEM_MAX : 0;
+		return rc;
+	case CG_FILE_MEM_HIGH:
+		rc = cg_parse_u64_or_max(buf, len, &s->mem_high);
+		s->have |= rc == 0 ? CSTATD_HAVE_MEM_HIGH : 0;
+		return rc;
+	case CG_FILE_MEM_PEAK:
+		rc = cg_parse_u64_or_max(buf, len, &s->mem_peak);
+		s->have |= rc == 0 ? CSTATD_HAVE_MEM_PEAK : 0;
+		return rc;
+	case CG_FILE_MEM_STAT:
+		rc = cg_parse_memory_stat(buf, len, &s->mem);
+		s->have |= rc == 0 ? CSTATD_HAVE_MEM_STAT : 0;
+		return rc;
+	case CG_FILE_MEM_EVENTS:
+		rc = cg_parse_memory_events(buf, len, &s->mem_events);
+		s->have |= rc == 0 ? CSTATD_HAVE_MEM_EVENTS : 0;
+		return rc;
+	case CG_FILE_SWAP_CURRENT:
+		rc = cg_parse_u64_or_max(buf, len, &s->swap_current);
+		s->have |= rc == 0 ? CSTATD_HAVE_SWAP_CURRENT : 0;
+		return rc;
+	case CG_FILE_SWAP_MAX:
+		rc = cg_parse_u64_or_max(buf, len, &s->swap_max);
+		s->have |= rc == 0 ? CSTATD_HAVE_SWAP_MAX : 0;
+		return rc;
+	case CG_FILE_IO_STAT:
+		rc = cg_parse_io_stat(buf, len, &s->io);
+		s->have |= rc == 0 ? CSTATD_HAVE_IO_STAT : 0;
+		return rc;
+	case CG_FILE_PIDS_CURRENT:
+		rc = cg_parse_u64_or_max(buf, len, &s->pids_current);
+		s->have |= rc == 0 ? CSTATD_HAVE_PIDS_CURRENT : 0;
+		return rc;
+	case CG_FILE_PIDS_MAX:
+		rc = cg_parse_u64_or_max(buf, len, &s->pids_max);
+		s->have |= rc == 0 ? CSTATD_HAVE_PIDS_MAX : 0;
+		return rc;
+	case CG_FILE_PSI_CPU:
+		rc = cg_parse_psi(buf, len, &s->psi_cpu);
+		s->have |= rc == 0 ? CSTATD_HAVE_PSI_CPU : 0;
+		return rc;
+	case CG_FILE_PSI_MEM:
+		rc = cg_parse_psi(buf, len, &s->psi_mem);
+		s->have |= rc == 0 ? CSTATD_HAVE_PSI_MEM : 0;
+		return rc;
+	case CG_FILE_PSI_IO:
+		rc = cg_parse_psi(buf, len, &s->psi_io);
+		s->have |= rc == 0 ? CSTATD_HAVE_PSI_IO : 0;
+		return rc;
+	case CG_FILE_CG_EVENTS:
+		rc = cg_parse_cgroup_events(buf, len, &s->events);
+		s->have |= rc == 0 ? CSTATD_HAVE_CG_EVENTS : 0;
+		return rc;
+	case CG_FILE_PROCS:
+		rc = cg_parse_procs(buf, len, &s->processes, &s->first_pid);
+		s->have |= rc == 0 ? CSTATD_HAVE_PROCS : 0;
+		return rc;
+	case CG_FILE_COUNT:
+		break;
+	}
+	return -EINVAL;
+}
+
+static bool gone(int err)
+{
+	return err == -ENODEV || err == -ENOENT;
+}
+
+bool cg__read(struct cg_collector *cg, struct cstatd_container *c, bool retry_absent)
+{
+	struct cg_priv *pv = c->cg_priv;
+	if (!pv)
+		return false;
+
+	/* A file that fails to parse exports nothing this sweep: its series
+	 * pause (Prometheus' rate() bridges the gap) rather than repeat a
+	 * stale value as if it were fresh. The error is counted and logged. */
+	c->s.have = 0;
+	if (retry_absent)
+		pv->absent = 0;
+
+	for (int f = 0; f < CG_FILE_COUNT; f++) {
+		if (pv->fds[f] < 0) {
+			if (pv->absent & (1u << f))
+				continue;
+			int fd = openat(pv->dirfd, cg_file_names[f], O_RDONLY | O_CLOEXEC);
+			if (fd < 0) {
+				int e = errno;
+				if (e == ENOENT) {
+					/* Either the file is not supported here, or the
+					 * whole cgroup is gone: cgroup.procs tells. */
+					if (f == CG_FILE_PROCS ||
+					    faccessat(pv->dirfd, "cgroup.procs", F_OK, 0) != 0)
+						return false;
+					pv->absent |= 1u << f;
+				} else if (e == ENODEV) {
+					return false;
+				} else if (e != EOPNOTSUPP) {
+					cstatd_count_error(CSTATD_ERR_CGROUP);
+					cstatd_complain(&cg->read_complaint, CSTATD_LOG_WARN,
+					                "cannot open cgroup file",
+					                "path=%s/%s err=\"%s\"", c->cgroup_path,
+					                cg_file_names[f], strerror(e));
+				} else {
+					pv->absent |= 1u << f; /* PSI disabled */
+				}
+				continue;
+			}
+			pv->fds[f] = fd;
+		}
+
+		ssize_t n = cstatd_pread_all(pv->fds[f], cg->buf, cg->buf_cap);
+		if (n < 0) {
+			if (gone((int)n))
+				return false;
+			if (n == -EOPNOTSUPP) { /* PSI off, threaded cgroup.procs */
+				close(pv->fds[f]);
+				pv->fds[f] = -1;
+				pv->absent |= 1u << f;
+				continue;
+			}
+			cstatd_count_error(CSTATD_ERR_CGROUP);
+			cstatd_complain(&cg->read_complaint, CSTATD_LOG_WARN,
+			                "cannot read cgroup file", "path=%s/%s err=\"%s\"",
+			                c->cgroup_path, cg_file_names[f], strerror((int)-n));
+			continue;
+		}
+		if (parse_into((enum cg_file)f, cg->buf, (size_t)n, &c->s) != 0) {
+			cstatd_count_error(CSTATD_ERR_CGROUP);
+			if (!pv->parse_failed[f])
+				cstatd_complain(&cg->parse_complaint, CSTATD_LOG_WARN,
+				                "cgroup file has unexpected content; value skipped",
+				                "path=%s/%s bytes=%zd", c->cgroup_path,
+				                cg_file_names[f], n);
+			pv->parse_failed[f] = true;
+		} else {
+			pv->parse_failed[f] = false;
+		}
+	}
+	return true;
+}

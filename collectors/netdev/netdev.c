@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "collectors/netdev/netdev.h"
+#include "collectors/netdev/netdev_parse.h"
+#include "cstatd/log.h"
+#include "cstatd/stats.h"
+
+struct netdev_collector {
+	const struct cstatd_fsroot *fs;
+	ino_t host_netns; /* 0 when unknown: then every netns counts as "other" */
+	char buf[64 * 1024];
+	struct cstatd_complaint complaint;
+};
+
+/* Per-container: the pid whose net/dev fd is kept open. */
+struct netdev_priv {
+	int pid;
+	int fd;
+	bool own_netns;
+};
+
+static void priv_free(void *p)
+{
+	struct netdev_priv *np = p;
+	if (np->fd >= 0)
+		close(np->fd);
+	free(np);
+}
+
+static ino_t netns_of(const struct cstatd_fsroot *fs, const char *pid)
+{
+	char path[8192];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%s/ns/net", fs->proc_root, pid);
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+int netdev_collector_new(const struct cstatd_fsroot *fs, struct netdev_collector **out)
+{
+	struct netdev_collector *nd = calloc(1, sizeof(*nd));
+	if (!nd)
+		return -ENOMEM;
+	nd->fs = fs;
+	/* The host's network namespace is pid 1's in the proc view we read. */
+	nd->host_netns = netns_of(fs, "1");
+	*out = nd;
+	return 0;
+}
+
+void netdev_collector_free(struct netdev_collector *nd)
+{
+	free(nd);
+}
+
+/* (Re)opens net/dev for `pid` when the container's first pid changed. */
+static int open_for_pid(struct netdev_collector *nd, struct netdev_priv *np, int pid)
+{
+	if (np->pid == pid && np->fd >= 0)
+		return 0;
+	if (np->fd >= 0)
+		close(np->fd);
+	np->fd = -1;
+	np->pid = pid;
+
+	char rel[64];
+	snprintf(rel, sizeof(rel), "%d", pid);
+	ino_t ns = netns_of(nd->fs, rel);
+	np->own_netns = ns != 0 && ns != nd->host_netns;
+	if (!np->own_netns)
+		return -ENOENT;
+	snprintf(rel, sizeof(rel), "%d/net/dev", pid);
+	int fd = cstatd_fs_open_proc(nd->fs, rel, O_RDONLY);
+	if (fd < 0)
+		return fd;
+	np->fd = fd;
+	return 0;
+}
+
+void netdev_collector_sweep(struct netdev_collector *nd, struct cstatd_store *st)
+{
+	for (size_t i = 0; i < cstatd_store_count(st); i++) {
+		struct cstatd_container *c = cstatd_store_at(st, i);
+		c->s.have &= ~CSTATD_HAVE_NETDEV;
+		if (!c->is_container || !(c->s.have & CSTATD_HAVE_PROCS) || c->s.first_pid <= 0)
+			continue;
+
+		struct netdev_priv *np = c->net_priv;
+		if (!np) {
+			np = calloc(1, sizeof(*np));
+			if (!np)
+				continue;
+			np->fd = -1;
+			c->net_priv = np;
+			c->net_priv_free = priv_free;
+		}
+		if (open_for_pid(nd, np, c->s.first_pid) != 0)
+			continue;
+
+		ssize_t n = cstatd_pread_all(np->fd, nd->buf, sizeof(nd->buf));
+		if (n < 0) {
+			/* The process exited between cgroup.procs and now: try
+			 * again with the next sweep's first pid. */
+			close(np->fd);
+			np->fd = -1;
+			np->pid = 0;
+			if (n != -ESRCH && n != -ENOENT)
+				cstatd_count_error(CSTATD_ERR_NETDEV);
+			continue;
+		}
+		if (netdev_parse(nd->buf, (size_t)n, &c->s.net) != 0) {
+			cstatd_count_error(CSTATD_ERR_NETDEV);
+			cstatd_complain(&nd->complaint, CSTATD_LOG_WARN,
+			                "net/dev has unexpected content; network skipped", "pid=%d",
+			                c->s.first_pid);
+			continue;
+		}
+		c->s.have |= CSTATD_HAVE_NETDEV;
+	}
+}

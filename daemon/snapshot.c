@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cstatd/snapshot.h"
+
+#define POOL_MAX 32
+#define WANT_SECONDS 60
+
+/* ------------------------------------------------------------------ */
+/* Buffers                                                             */
+/* ------------------------------------------------------------------ */
+
+void cstatd_buf_init(struct cstatd_buf *b, size_t limit)
+{
+	memset(b, 0, sizeof(*b));
+	b->limit = limit;
+}
+
+void cstatd_buf_free(struct cstatd_buf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+int cstatd_buf_reserve(struct cstatd_buf *b, size_t n)
+{
+	if (b->len + n <= b->cap)
+		return 0;
+	if (b->len + n > b->limit) {
+		b->overflow = true;
+		return -E2BIG;
+	}
+	size_t cap = b->cap ? b->cap : 4096;
+	while (cap < b->len + n)
+		cap *= 2;
+	if (cap > b->limit)
+		cap = b->limit;
+	char *p = realloc(b->data, cap);
+	if (!p) {
+		b->overflow = true;
+		return -ENOMEM;
+	}
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+void cstatd_buf_append(struct cstatd_buf *b, const char *s, size_t n)
+{
+	if (cstatd_buf_reserve(b, n) == 0) {
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Pool and the current snapshot                                       */
+/* ------------------------------------------------------------------ */
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cstatd_snapshot *pool[POOL_MAX];
+static struct cstatd_snapshot *current;
+static _Atomic long wanted_until[CSTATD_BODY_VARIANTS];
+static _Atomic bool ready;
+
+/* Bodies are capped at 256 MiB: far above 5000 containers (~10 MB). */
+#define BODY_LIMIT ((size_t)256 << 20)
+
+struct cstatd_snapshot *cstatd_snapshot_acquire(void)
+{
+	pthread_mutex_lock(&lock);
+	struct cstatd_snapshot *s = current;
+	if (s)
+		atomic_fetch_add(&s->refs, 1);
+	pthread_mutex_unlock(&lock);
+	return s;
+}
+
+void cstatd_snapshot_release(struct cstatd_snapshot *s)
+{
+	if (s)
+		atomic_fetch_sub(&s->refs, 1);
+}
+
+struct cstatd_snapshot *cstatd_snapshot_begin(void)
+{
+	struct cstatd_snapshot *s = NULL;
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < POOL_MAX && !s; i++) {
+		if (!pool[i]) {
+			pool[i] = calloc(1, sizeof(*pool[i]));
+			if (!pool[i])
+				break;
+			for (int v = 0; v < CSTATD_BODY_VARIANTS; v++)
+				cstatd_buf_init(&pool[i]->body[v], BODY_LIMIT);
+			s = pool[i];
+		} else if (pool[i] != current && atomic_load(&pool[i]->refs) == 0) {
+			s = pool[i];
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	if (s) {
+		for (int v = 0; v < CSTATD_BODY_VARIANTS; v++) {
+			s->has[v] = false;
+			s->body[v].len = 0;
+			s->body[v].overflow = false;
+		}
+	}
+	return s;
+}
+
+void cstatd_snapshot_publish(struct cstatd_snapshot *s)
+{
+	pthread_mutex_lock(&lock);
+	current = s;
+	pthread_mutex_unlock(&lock);
+	atomic_store(&ready, true);
+}
+
+void cstatd_snapshot_shutdown(void)
+{
+	pthread_mutex_lock(&lock);
+	current = NULL;
+	for (int i = 0; i < POOL_MAX; i++) {
+		if (!pool[i])
+			continue;
+		for (int v = 0; v < CSTATD_BODY_VARIANTS; v++)
+			cstatd_buf_free(&pool[i]->body[v]);
+		free(pool[i]);
+		pool[i] = NULL;
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+static long mono_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec;
+}
+
+void cstatd_snapshot_want(enum cstatd_variant v)
+{
+	atomic_store(&wanted_until[v], mono_seconds() + WANT_SECONDS);
+}
+
+bool cstatd_snapshot_wanted(enum cstatd_variant v)
+{
+	return v == CSTATD_BODY_TEXT || atomic_load(&wanted_until[v]) > mono_seconds();
+}
+
+bool cstatd_snapshot_ready(void)
+{
+	return atomic_load(&ready);
+}

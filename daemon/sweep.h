@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The sweep thread: every interval (timerfd), read every container through
+ * the collectors, merge Docker's view, drop what no source sees any more,
+ * render the exposition and publish it as the current snapshot.
+ */
+#ifndef CSTATD_SWEEP_H
+#define CSTATD_SWEEP_H
+
+#include <stdint.h>
+
+#include "collectors/cgroup/cgroup.h"
+#include "collectors/docker/docker.h"
+#include "collectors/netdev/netdev.h"
+#include "cstatd/store.h"
+#include "exporters/prometheus/render.h"
+
+struct sweeper;
+
+struct sweeper_parts {
+	struct cstatd_store *store;      /* borrowed */
+	struct cg_collector *cgroup;     /* borrowed */
+	struct netdev_collector *netdev; /* borrowed */
+	struct docker_collector *docker; /* borrowed; NULL when disabled */
+	struct renderer *renderer;       /* borrowed */
+	uint64_t interval_ms;
+};
+
+/* Starts the thread; the first sweep runs at once. Returns 0 or -errno. */
+int sweeper_start(const struct sweeper_parts *parts, struct sweeper **out);
+/* Stops and joins the thread (an ongoing sweep finishes first). */
+void sweeper_stop(struct sweeper *sw);
+
+/* One sweep, on the caller's thread (used by the thread and by tests). */
+void sweeper_sweep_once(const struct sweeper_parts *parts, double *last_sweep_seconds);
+
+#endif

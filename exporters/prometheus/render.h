@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Renders the Prometheus exposition of the whole store, once per sweep, on
+ * the sweep thread: text 0.0.4 always, OpenMetrics 1.0 and gzip copies only
+ * while some client asked for them. The renderer keeps its scratch buffers
+ * between sweeps, so steady-state rendering allocates nothing.
+ */
+#ifndef CSTATD_RENDER_H
+#define CSTATD_RENDER_H
+
+#include <stdbool.h>
+
+#include "cstatd/snapshot.h"
+#include "cstatd/store.h"
+
+/* Figures about cstatd itself that the sweep passes to the renderer. */
+struct render_self {
+	double last_sweep_seconds;
+	double process_start_time; /* unix seconds */
+};
+
+struct renderer;
+
+/* Caller owns. Returns NULL on allocation failure. */
+struct renderer *renderer_new(void);
+void renderer_free(struct renderer *r);
+
+/* Renders every wanted variant into `out` (which the caller then publishes).
+ * Returns 0, or -ENOMEM/-E2BIG when a body could not be completed (the
+ * variant is then marked absent). */
+int renderer_render(struct renderer *r, struct cstatd_store *st, const struct render_self *self,
+                    struct cstatd_snapshot *out);
+
+/* Escapes a label value (\\, \", \n; invalid UTF-8 bytes become U+FFFD)
+ * into `b`. Exposed for the exposition unit tests. */
+void render_escape_label_value(struct cstatd_buf *b, const char *s);
+/* Escapes HELP text for 0.0.4 (\\, \n) or OpenMetrics (also \"). */
+void render_escape_help(struct cstatd_buf *b, const char *s, bool openmetrics);
+
+#endif

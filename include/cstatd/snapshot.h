@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The rendered snapshot: what the sweep thread publishes at the end of each
+ * sweep and what every HTTP request serves. Snapshots are refcounted and
+ * recycled from a small pool, so a sweep allocates nothing once the bodies
+ * have grown to size, and a scrape never waits for a sweep: it takes a
+ * reference to the current snapshot and sends its bytes.
+ */
+#ifndef CSTATD_SNAPSHOT_H
+#define CSTATD_SNAPSHOT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A growable byte buffer with a hard cap (set at creation). */
+struct cstatd_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t limit; /* hard cap; appends beyond it set `overflow` */
+	bool overflow;
+};
+
+void cstatd_buf_init(struct cstatd_buf *b, size_t limit);
+void cstatd_buf_free(struct cstatd_buf *b);
+/* Makes room for `n` more bytes. Returns 0, or -ENOMEM / -E2BIG (cap). */
+int cstatd_buf_reserve(struct cstatd_buf *b, size_t n);
+void cstatd_buf_append(struct cstatd_buf *b, const char *s, size_t n);
+
+enum cstatd_variant {
+	CSTATD_BODY_TEXT = 0, /* text/plain; version=0.0.4 */
+	CSTATD_BODY_TEXT_GZ,
+	CSTATD_BODY_OM, /* application/openmetrics-text; version=1.0.0 */
+	CSTATD_BODY_OM_GZ,
+	CSTATD_BODY_VARIANTS
+};
+
+struct cstatd_snapshot {
+	_Atomic int refs;
+	bool has[CSTATD_BODY_VARIANTS];
+	struct cstatd_buf body[CSTATD_BODY_VARIANTS];
+	double sweep_time; /* unix seconds */
+};
+
+/* Current snapshot with a reference taken (caller must release), or NULL
+ * before the first sweep has completed. */
+struct cstatd_snapshot *cstatd_snapshot_acquire(void);
+void cstatd_snapshot_release(struct cstatd_snapshot *s);
+
+/* Sweep thread: a snapshot nobody references, to render into (its buffers
+ * keep their capacity; `has` is cleared). NULL if the pool is exhausted. */
+struct cstatd_snapshot *cstatd_snapshot_begin(void);
+/* Sweep thread: makes `s` current; the previous one is released. */
+void cstatd_snapshot_publish(struct cstatd_snapshot *s);
+/* Frees the pool at exit (no request may be in flight). */
+void cstatd_snapshot_shutdown(void);
+
+/* HTTP: a client asked for a variant; the sweep renders variants other than
+ * plain text only while they were asked for in the last minute. */
+void cstatd_snapshot_want(enum cstatd_variant v);
+bool cstatd_snapshot_wanted(enum cstatd_variant v);
+
+/* The process is ready once the first complete sweep was published. */
+bool cstatd_snapshot_ready(void);
+
+#endif
