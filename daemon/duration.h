@@ -12,7 +12,8 @@
  */
 int cstatd_parse_duration_ms(const char *s, uint64_t *out_ms);
 
-/* Writes a duration in the same syntax ("1s", "500ms", "1m30s"). */
+/* Writes a duration in the same syntax, in its largest exact unit
+ * ("1s", "500ms", "90s", "2m"). */
 void cstatd_format_duration(uint64_t ms, char *buf, size_t len);
 
 #endif

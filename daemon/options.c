@@ -61,10 +61,19 @@ int cstatd_parse_listen(const char *s, char *host, size_t host_len, uint16_t *po
 	}
 	if (hl >= host_len)
 		return -EINVAL;
-	char *end;
-	errno = 0;
-	unsigned long p = strtoul(colon + 1, &end, 10);
-	if (errno || end == colon + 1 || *end || p == 0 || p > 65535)
+	/* Digits only: strtoul alone would take spaces, signs and wrap. */
+	unsigned long p = 0;
+	const char *d = colon + 1;
+	if (!*d)
+		return -EINVAL;
+	for (; *d; d++) {
+		if (*d < '0' || *d > '9')
+			return -EINVAL;
+		p = p * 10 + (unsigned long)(*d - '0');
+		if (p > 65535)
+			return -EINVAL;
+	}
+	if (p == 0)
 		return -EINVAL;
 	memcpy(host, h, hl);
 	host[hl] = '\0';

@@ -51,6 +51,8 @@ int cstatd_buf_reserve(struct cstatd_buf *b, size_t n)
 
 void cstatd_buf_append(struct cstatd_buf *b, const char *s, size_t n)
 {
+	if (n == 0)
+		return;
 	if (cstatd_buf_reserve(b, n) == 0) {
 		memcpy(b->data + b->len, s, n);
 		b->len += n;

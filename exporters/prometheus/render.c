@@ -108,18 +108,36 @@ static void put_double(struct cstatd_buf *b, double d)
 	puts_(b, tmp);
 }
 
-/* Decodes one UTF-8 sequence; returns its length, or 0 when invalid. */
+/* Length of the valid UTF-8 sequence at s, or 0 when invalid: no overlong
+ * forms, no surrogates, nothing above U+10FFFF (RFC 3629 table 3-7), which
+ * is what Prometheus' label value check accepts. */
 static size_t utf8_seq(const unsigned char *s)
 {
-	if (s[0] < 0x80)
+	unsigned char c = s[0];
+	size_t n;
+	unsigned char lo = 0x80, hi = 0xBF; /* range of the second byte */
+
+	if (c < 0x80)
 		return 1;
-	size_t n = (s[0] & 0xE0) == 0xC0   ? 2
-	           : (s[0] & 0xF0) == 0xE0 ? 3
-	           : (s[0] & 0xF8) == 0xF0 ? 4
-	                                   : 0;
-	if (n == 0 || (n == 2 && s[0] < 0xC2))
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+		n = 3;
+	else if (c >= 0xF0 && c <= 0xF4)
+		n = 4;
+	else
 		return 0;
-	for (size_t i = 1; i < n; i++)
+	if (c == 0xE0)
+		lo = 0xA0;
+	else if (c == 0xED)
+		hi = 0x9F;
+	else if (c == 0xF0)
+		lo = 0x90;
+	else if (c == 0xF4)
+		hi = 0x8F;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
 		if ((s[i] & 0xC0) != 0x80)
 			return 0;
 	return n;
