@@ -19,6 +19,7 @@ struct sweeper {
 	int timer_fd;
 	int stop_fd;
 	double last_sweep_seconds;
+	struct sweep_histogram sweeps;
 };
 
 static double now_realtime(void)
@@ -35,7 +36,8 @@ static double now_monotonic(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void sweeper_sweep_once(const struct sweeper_parts *p, double *last_sweep_seconds)
+void sweeper_sweep_once(const struct sweeper_parts *p, struct sweep_histogram *sweeps,
+                        double *last_sweep_seconds)
 {
 	static struct cstatd_complaint pool_complaint, render_complaint;
 	double t0 = now_monotonic();
@@ -64,7 +66,7 @@ void sweeper_sweep_once(const struct sweeper_parts *p, double *last_sweep_second
 		return;
 	}
 	cstatd_complain_release(&pool_complaint, "snapshot pool available again");
-	struct render_self self = {.last_sweep_seconds = *last_sweep_seconds};
+	struct render_self self = {.last_sweep_seconds = *last_sweep_seconds, .sweeps = sweeps};
 	int rc = renderer_render(p->renderer, p->store, &self, snap);
 	if (rc != 0)
 		cstatd_complain(&render_complaint, CSTATD_LOG_ERROR, "cannot render metrics",
@@ -75,6 +77,7 @@ void sweeper_sweep_once(const struct sweeper_parts *p, double *last_sweep_second
 	if (snap->has[CSTATD_BODY_TEXT])
 		cstatd_snapshot_publish(snap);
 	*last_sweep_seconds = now_monotonic() - t0;
+	sweep_histogram_observe(sweeps, *last_sweep_seconds);
 }
 
 static void *sweep_main(void *arg)
@@ -83,7 +86,7 @@ static void *sweep_main(void *arg)
 	struct pollfd pfd[2] = {{.fd = sw->timer_fd, .events = POLLIN},
 	                        {.fd = sw->stop_fd, .events = POLLIN}};
 
-	sweeper_sweep_once(&sw->parts, &sw->last_sweep_seconds);
+	sweeper_sweep_once(&sw->parts, &sw->sweeps, &sw->last_sweep_seconds);
 	log_info("first sweep complete", "containers=%zu seconds=%.4f",
 	         cstatd_store_count(sw->parts.store), sw->last_sweep_seconds);
 	for (;;) {
@@ -98,7 +101,7 @@ static void *sweep_main(void *arg)
 		uint64_t expirations;
 		if (read(sw->timer_fd, &expirations, sizeof(expirations)) != sizeof(expirations))
 			continue;
-		sweeper_sweep_once(&sw->parts, &sw->last_sweep_seconds);
+		sweeper_sweep_once(&sw->parts, &sw->sweeps, &sw->last_sweep_seconds);
 	}
 	return NULL;
 }

@@ -31,7 +31,10 @@ int sweeper_start(const struct sweeper_parts *parts, struct sweeper **out);
 /* Stops and joins the thread (an ongoing sweep finishes first). */
 void sweeper_stop(struct sweeper *sw);
 
-/* One sweep, on the caller's thread (used by the thread and by tests). */
-void sweeper_sweep_once(const struct sweeper_parts *parts, double *last_sweep_seconds);
+/* One sweep, on the caller's thread (used by the thread and by tests).
+ * Its duration is stored in *last_sweep_seconds and observed in *sweeps;
+ * both are also what this sweep renders (from the previous sweep). */
+void sweeper_sweep_once(const struct sweeper_parts *parts, struct sweep_histogram *sweeps,
+                        double *last_sweep_seconds);
 
 #endif

@@ -17,7 +17,9 @@ void cstatd_families_print_markdown(FILE *out)
 		                   : f->scope == SCOPE_NAME    ? "name"
 		                                               : "";
 		fprintf(out, "| `%s` | %s | %s%s%s | %s | %s |\n", f->name,
-		        f->type == FAM_COUNTER ? "counter" : "gauge", base,
-		        base[0] && f->labels[0] ? ", " : "", f->labels, f->help, f->source);
+		        f->type == FAM_COUNTER     ? "counter"
+		        : f->type == FAM_HISTOGRAM ? "histogram"
+		                                   : "gauge",
+		        base, base[0] && f->labels[0] ? ", " : "", f->labels, f->help, f->source);
 	}
 }

@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-enum fam_type { FAM_COUNTER, FAM_GAUGE };
+enum fam_type { FAM_COUNTER, FAM_GAUGE, FAM_HISTOGRAM };
 
 /* Scope of a family's labels: per container (base labels), per container
  * name only, or process-wide. */
@@ -168,7 +168,10 @@ enum fam_scope { SCOPE_CONTAINER, SCOPE_NAME, SCOPE_SELF };
 	/* --- cstatd itself --------------------------------------------------------- */          \
 	X(BUILD_INFO, "cstatd_build_info", GAUGE, SELF, "version, revision",                       \
 	  "cstatd build information; always 1.", "build")                                          \
-	X(SWEEP_DURATION, "cstatd_sweep_duration_seconds", GAUGE, SELF, "",                        \
+	X(SWEEP_DURATION, "cstatd_sweep_duration_seconds", HISTOGRAM, SELF, "le",                  \
+	  "Duration of sweeps (read every container, render the exposition), in seconds.",        \
+	  "sweep clock")                                                                           \
+	X(LAST_SWEEP, "cstatd_last_sweep_duration_seconds", GAUGE, SELF, "",                       \
 	  "Duration of the last complete sweep, in seconds.", "sweep clock")                       \
 	X(CONTAINERS, "cstatd_containers", GAUGE, SELF, "",                                        \
 	  "Number of containers (or cgroups, with --all-cgroups) tracked.", "store")               \

@@ -203,7 +203,9 @@ static void family_header(struct ctx *x, const struct fam_def *f)
 {
 	struct cstatd_buf *b = x->b;
 	size_t name_len = strlen(f->name);
-	const char *type = f->type == FAM_COUNTER ? "counter" : "gauge";
+	const char *type = f->type == FAM_COUNTER     ? "counter"
+	                   : f->type == FAM_HISTOGRAM ? "histogram"
+	                                              : "gauge";
 
 	if (x->om) {
 		/* OpenMetrics names the family without the _total suffix, and
@@ -675,6 +677,51 @@ static void emit_by_name(struct ctx *x, enum fam_id id, const struct fam_def *f,
 	}
 }
 
+const double sweep_bucket_bounds[SWEEP_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                   0.05,   0.1,   0.25,   0.5,   1,    2.5};
+
+void sweep_histogram_observe(struct sweep_histogram *h, double seconds)
+{
+	int i = 0;
+	while (i < SWEEP_BUCKETS && seconds > sweep_bucket_bounds[i])
+		i++;
+	h->counts[i]++;
+	h->count++;
+	h->sum += seconds;
+}
+
+static void emit_histogram(struct ctx *x, const struct fam_def *f, const struct sweep_histogram *h)
+{
+	static const struct sweep_histogram empty;
+	char name[128], le[32];
+	uint64_t cum = 0;
+
+	if (!h)
+		h = &empty;
+	snprintf(name, sizeof(name), "%s_bucket", f->name);
+	for (int i = 0; i <= SWEEP_BUCKETS; i++) {
+		cum += h->counts[i];
+		if (i < SWEEP_BUCKETS)
+			snprintf(le, sizeof(le), "%g", sweep_bucket_bounds[i]);
+		else
+			snprintf(le, sizeof(le), "+Inf");
+		/* Canonical float form ("1.0"), as Prometheus normalises le. */
+		if (i < SWEEP_BUCKETS && !strpbrk(le, ".e"))
+			strcat(le, ".0");
+		sample_start(x, name, SIZE_MAX, "le", le, NULL, NULL);
+		put_u64(x->b, cum);
+		nl(x->b);
+	}
+	snprintf(name, sizeof(name), "%s_sum", f->name);
+	sample_start(x, name, SIZE_MAX, NULL, NULL, NULL, NULL);
+	put_double(x->b, h->sum);
+	nl(x->b);
+	snprintf(name, sizeof(name), "%s_count", f->name);
+	sample_start(x, name, SIZE_MAX, NULL, NULL, NULL, NULL);
+	put_u64(x->b, h->count);
+	nl(x->b);
+}
+
 static void emit_self(struct ctx *x, enum fam_id id, const struct fam_def *f)
 {
 	struct cstatd_buf *b = x->b;
@@ -687,6 +734,9 @@ static void emit_self(struct ctx *x, enum fam_id id, const struct fam_def *f)
 		puts_(b, "1\n");
 		break;
 	case FAM_SWEEP_DURATION:
+		emit_histogram(x, f, x->self->sweeps);
+		break;
+	case FAM_LAST_SWEEP:
 		sample_start(x, f->name, SIZE_MAX, NULL, NULL, NULL, NULL);
 		put_double(b, x->self->last_sweep_seconds);
 		nl(b);

@@ -9,14 +9,27 @@
 #define CSTATD_RENDER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "cstatd/snapshot.h"
 #include "cstatd/store.h"
 
+/* Sweep durations as a histogram (cstatd_sweep_duration_seconds): counts
+ * per bucket, not cumulative; the last slot is +Inf. */
+#define SWEEP_BUCKETS 12
+extern const double sweep_bucket_bounds[SWEEP_BUCKETS];
+struct sweep_histogram {
+	uint64_t counts[SWEEP_BUCKETS + 1];
+	uint64_t count;
+	double sum;
+};
+void sweep_histogram_observe(struct sweep_histogram *h, double seconds);
+
 /* Figures about cstatd itself that the sweep passes to the renderer. */
 struct render_self {
 	double last_sweep_seconds;
-	double process_start_time; /* unix seconds */
+	const struct sweep_histogram *sweeps; /* may be NULL */
+	double process_start_time;            /* unix seconds */
 };
 
 struct renderer;

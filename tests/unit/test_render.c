@@ -255,7 +255,16 @@ static void parse_sample(struct expo *e, char *line, int lineno, size_t cur)
 		PFAIL(lineno, line, "sample of %s before its HELP and TYPE", f->name);
 	char want[256];
 	sample_name_for(e, f, want, sizeof(want));
-	if (strlen(want) != n || strncmp(line, want, n) != 0)
+	bool ok = strlen(want) == n && strncmp(line, want, n) == 0;
+	if (!ok && strcmp(f->type, "histogram") == 0) {
+		/* A histogram's samples are <family>_bucket, _sum and _count. */
+		static const char *const sfx[] = {"_bucket", "_sum", "_count"};
+		size_t fl = strlen(f->name);
+		for (int i = 0; i < 3 && !ok; i++)
+			ok = n == fl + strlen(sfx[i]) && strncmp(line, f->name, fl) == 0 &&
+			     strncmp(line + fl, sfx[i], strlen(sfx[i])) == 0;
+	}
+	if (!ok)
 		PFAIL(lineno, line,
 		      "sample outside its family (current family %s, type %s, wants %s)", f->name,
 		      f->type, want);
@@ -867,7 +876,11 @@ static struct cstatd_store *build_store(void)
 	return st;
 }
 
+/* Three sweeps observed: 0.0003 s, 0.0125 s and 3 s (beyond the last bound). */
+static const struct sweep_histogram sweeps = {
+	.counts = {[0] = 1, [5] = 1, [SWEEP_BUCKETS] = 1}, .count = 3, .sum = 3.0128};
 static const struct render_self self = {.last_sweep_seconds = 0.0125,
+                                        .sweeps = &sweeps,
                                         .process_start_time = 1700000000};
 
 /* Renders `st` into a fresh snapshot; returns it (caller publishes or not). */
@@ -904,7 +917,9 @@ static void check_families(const struct expo *e)
 		const struct fam_def *d = &cstatd_families[i];
 		const struct family *f = &e->fams[i];
 		char want_name[256];
-		const char *want_type = d->type == FAM_COUNTER ? "counter" : "gauge";
+		const char *want_type = d->type == FAM_COUNTER     ? "counter"
+		                        : d->type == FAM_HISTOGRAM ? "histogram"
+		                                                   : "gauge";
 		snprintf(want_name, sizeof(want_name), "%s", d->name);
 		size_t n = strlen(want_name);
 		if (e->om && d->type == FAM_COUNTER) {
@@ -1123,7 +1138,16 @@ static void check_values(const struct expo *e)
 	/* ---- cstatd itself ------------------------------------------------- */
 	expect_line(e, "cstatd_build_info{version=\"" CSTATD_VERSION
 	               "\",revision=\"" CSTATD_REVISION "\"} 1");
-	expect_line(e, "cstatd_sweep_duration_seconds 0.0125");
+	expect_line(e, "cstatd_last_sweep_duration_seconds 0.0125");
+	/* Buckets are cumulative, with le in canonical float form. */
+	expect_line(e, "cstatd_sweep_duration_seconds_bucket{le=\"0.0005\"} 1");
+	expect_line(e, "cstatd_sweep_duration_seconds_bucket{le=\"0.01\"} 1");
+	expect_line(e, "cstatd_sweep_duration_seconds_bucket{le=\"0.025\"} 2");
+	expect_line(e, "cstatd_sweep_duration_seconds_bucket{le=\"1.0\"} 2");
+	expect_line(e, "cstatd_sweep_duration_seconds_bucket{le=\"2.5\"} 2");
+	expect_line(e, "cstatd_sweep_duration_seconds_bucket{le=\"+Inf\"} 3");
+	expect_line(e, "cstatd_sweep_duration_seconds_sum 3.0128");
+	expect_line(e, "cstatd_sweep_duration_seconds_count 3");
 	expect_line(e, "cstatd_containers 6");
 	static const char *const sources[] = {"cgroup", "netdev", "docker_http", "docker_json",
 	                                      "docker_reconnect"};
