@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cstatd entry point: parse flags, wire collectors → store → exporters, and
- * wait for signals. SIGTERM/SIGINT stop cleanly (exit 0); SIGHUP is logged
- * (configuration reload arrives with the config file).
+ * cstatd entry point: parse flags and the config file, wire collectors →
+ * store → exporters, and wait for signals. SIGTERM/SIGINT stop cleanly
+ * (exit 0); SIGHUP reloads the config file (validated completely first;
+ * on any error the running configuration stays).
  *
- * Exit status: 0 clean stop, 1 runtime/setup failure, 2 bad usage.
+ * `cstatd rules export [FLAGS]` prints the alert rules in force as a
+ * Prometheus alerting-rules file.
+ *
+ * Exit status: 0 clean stop, 1 runtime/setup failure or bad config file,
+ * 2 bad usage.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -13,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "collectors/cgroup/cgroup.h"
@@ -24,8 +30,14 @@
 #include "cstatd/snapshot.h"
 #include "cstatd/stats.h"
 #include "cstatd/store.h"
+#include "daemon/alerts.h"
+#include "daemon/config.h"
 #include "daemon/options.h"
+#include "daemon/rules.h"
+#include "daemon/signals.h"
 #include "daemon/sweep.h"
+#include "daemon/windows.h"
+#include "exporters/alertmanager/am_push.h"
 #include "exporters/http/http.h"
 #include "exporters/prometheus/families.h"
 #include "exporters/prometheus/render.h"
@@ -50,15 +62,90 @@ static const char *docker_host_default(const struct cstatd_options *o)
 	return env && *env ? env : "unix:///var/run/docker.sock";
 }
 
-int main(int argc, char **argv)
+static double now_unix(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void record_reload(bool ok)
+{
+	atomic_store(&cstatd_stats.config_reload_ok, ok ? 1 : 0);
+	if (ok)
+		atomic_store(&cstatd_stats.config_reload_ok_ms, (uint64_t)(now_unix() * 1000));
+}
+
+/* `cstatd rules export [FLAGS]`: the rules of the config (or the defaults)
+ * as Prometheus alerting rules over the series cstatd exports. */
+static int rules_export(int argc, char **argv)
 {
 	struct cstatd_options opt;
+	enum cstatd_cli_action action;
+	struct cstatd_config cfg;
+	struct cstatd_host host;
+	char err[512];
+
+	cstatd_options_defaults(&opt);
+	if (cstatd_options_parse(&opt, argc, argv, &action, err, sizeof(err)) != 0) {
+		fprintf(stderr, "cstatd: %s\n", err);
+		return 2;
+	}
+	if (cstatd_config_load(opt.config[0] ? opt.config : NULL, argc, argv, &cfg, err,
+	                       sizeof(err)) != 0) {
+		fprintf(stderr, "cstatd: %s\n", err);
+		return 1;
+	}
+	cstatd_host_detect(&host);
+	int rc = cstatd_rules_export_yaml(&cfg.rules, &host, stdout) == 0 ? 0 : 1;
+	cstatd_config_free(&cfg);
+	return rc;
+}
+
+/* SIGHUP: load and validate the file into a fresh config; hand it to the
+ * sweep thread only when all of it is good. */
+static void reload(const char *path, int argc, char **argv, struct sweeper_reload *rl,
+                   const struct cstatd_config *running)
+{
+	char err[512], restart[512];
+	struct cstatd_config *next = calloc(1, sizeof(*next));
+
+	if (!next) {
+		record_reload(false);
+		return;
+	}
+	if (cstatd_config_load(path[0] ? path : NULL, argc, argv, next, err, sizeof(err)) != 0) {
+		log_error("configuration reload failed; keeping the running configuration",
+		          "err=\"%s\"", err);
+		free(next);
+		record_reload(false);
+		return;
+	}
+	if (cstatd_config_restart_needed(running, next, restart, sizeof(restart)) > 0)
+		log_warn("reloaded options that take effect only after a restart", "options=\"%s\"",
+		         restart);
+	pthread_mutex_lock(&rl->lock);
+	if (rl->pending) {
+		cstatd_config_free(rl->pending);
+		free(rl->pending);
+	}
+	rl->pending = next;
+	pthread_mutex_unlock(&rl->lock);
+	record_reload(true);
+}
+
+int main(int argc, char **argv)
+{
+	struct cstatd_options cli;
 	enum cstatd_cli_action action;
 	char err[512];
 	int status = 1;
 
-	cstatd_options_defaults(&opt);
-	if (cstatd_options_parse(&opt, argc, argv, &action, err, sizeof(err)) != 0) {
+	if (argc >= 3 && strcmp(argv[1], "rules") == 0 && strcmp(argv[2], "export") == 0)
+		return rules_export(argc - 2, argv + 2);
+
+	cstatd_options_defaults(&cli);
+	if (cstatd_options_parse(&cli, argc, argv, &action, err, sizeof(err)) != 0) {
 		fprintf(stderr, "cstatd: %s\n", err);
 		return 2;
 	}
@@ -72,10 +159,23 @@ int main(int argc, char **argv)
 	case CSTATD_CLI_METRICS_DOC:
 		cstatd_families_print_markdown(stdout);
 		return 0;
+	case CSTATD_CLI_CONFIG_DOC:
+		cstatd_config_print_markdown(stdout);
+		return 0;
 	case CSTATD_CLI_RUN:
 		break;
 	}
-	cstatd_log_set_level((enum cstatd_log_level)opt.log_level);
+
+	/* The file first, then the flags over it; everything validated. */
+	struct cstatd_config cfg;
+	if (cstatd_config_load(cli.config[0] ? cli.config : NULL, argc, argv, &cfg, err,
+	                       sizeof(err)) != 0) {
+		fprintf(stderr, "cstatd: %s\n", err);
+		return 1;
+	}
+	record_reload(true);
+	const struct cstatd_options *opt = &cfg.options;
+	cstatd_log_set_level((enum cstatd_log_level)opt->log_level);
 
 	/* Signals are taken synchronously by this thread only. */
 	sigset_t sigs;
@@ -87,40 +187,59 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	struct cstatd_fsroot fs;
-	if (cstatd_fsroot_init(&fs, opt.cgroup_root[0] ? opt.cgroup_root : NULL, opt.proc_root,
-	                       !opt.no_cgroup_root_check, err, sizeof(err)) != 0) {
+	if (cstatd_fsroot_init(&fs, opt->cgroup_root[0] ? opt->cgroup_root : NULL, opt->proc_root,
+	                       !opt->no_cgroup_root_check, err, sizeof(err)) != 0) {
 		fprintf(stderr, "cstatd: --cgroup-root %s\n", err);
+		cstatd_config_free(&cfg);
 		return 1;
 	}
 	raise_nofile();
 	cstatd_devnames_init(fs.sys_root);
 
+	struct cstatd_host host;
+	cstatd_host_detect(&host);
+	struct sweeper_reload rl = {.lock = PTHREAD_MUTEX_INITIALIZER, .pending = NULL};
 	struct cstatd_store *store = cstatd_store_new();
 	struct renderer *renderer = renderer_new();
 	struct cg_collector *cg = NULL;
 	struct netdev_collector *nd = NULL;
 	struct docker_collector *dc = NULL;
+	struct cstatd_window_table *wt = NULL;
+	struct cstatd_alerts *eng = NULL;
+	struct am_pusher *am = NULL;
 	struct http_server *http = NULL;
 	struct sweeper *sweeper = NULL;
 	int rc;
 
-	if (!store || !renderer || cg_collector_new(&fs, opt.all_cgroups, &cg) != 0 ||
-	    netdev_collector_new(&fs, &nd) != 0) {
+	if (!store || !renderer || cg_collector_new(&fs, opt->all_cgroups, &cg) != 0 ||
+	    netdev_collector_new(&fs, &nd) != 0 || cstatd_window_table_new(&cfg.layout, &wt) != 0 ||
+	    cstatd_alerts_new(&eng) != 0 ||
+	    cstatd_alerts_set_rules(eng, &cfg.rules, now_unix()) != 0) {
 		log_error("out of memory at start", NULL);
 		goto out;
 	}
-	rc = http_server_start(opt.listen, &http, err, sizeof(err));
+	if (cfg.alertmanager.n_urls > 0) {
+		const char *urls[CSTATD_AM_MAX_URLS];
+		for (unsigned i = 0; i < cfg.alertmanager.n_urls; i++)
+			urls[i] = cfg.alertmanager.urls[i];
+		if (am_pusher_start(urls, cfg.alertmanager.n_urls,
+		                    (double)cfg.alertmanager.timeout_ms / 1000.0, &am) != 0) {
+			log_error("cannot start the Alertmanager pusher", NULL);
+			goto out;
+		}
+	}
+	rc = http_server_start(opt->listen, opt->web_enable_lifecycle, &http, err, sizeof(err));
 	if (rc != 0) {
 		fprintf(stderr, "cstatd: --listen: %s\n", err);
-		log_error("cannot serve HTTP", "listen=%s err=\"%s\"", opt.listen, err);
+		log_error("cannot serve HTTP", "listen=%s err=\"%s\"", opt->listen, err);
 		goto out;
 	}
-	if (!opt.no_docker) {
+	if (!opt->no_docker) {
 		struct docker_config dcfg = {
-		    .host = docker_host_default(&opt),
-		    .stats_mode = opt.docker_stats,
-		    .label_allowlist = opt.docker_label_allowlist,
-		    .tombstone_seconds = (double)opt.docker_tombstone / 1000.0,
+		    .host = docker_host_default(opt),
+		    .stats_mode = opt->docker_stats,
+		    .label_allowlist = opt->docker_label_allowlist,
+		    .tombstone_seconds = (double)opt->docker_tombstone / 1000.0,
 		    .proc_root = fs.proc_root,
 		};
 		atomic_store(&cstatd_stats.docker_enabled, 1);
@@ -133,12 +252,26 @@ int main(int argc, char **argv)
 		}
 	}
 
-	struct sweeper_parts parts = {.store = store,
-	                              .cgroup = cg,
-	                              .netdev = nd,
-	                              .docker = dc,
-	                              .renderer = renderer,
-	                              .interval_ms = opt.interval};
+	/* generatorURL of pushed alerts: cstatd's own /alerts. */
+	char generator[300];
+	snprintf(generator, sizeof(generator), "http://%s%s/alerts",
+	         opt->listen[0] == ':' ? "localhost" : "", opt->listen);
+	struct sweeper_parts parts = {
+	    .store = store,
+	    .cgroup = cg,
+	    .netdev = nd,
+	    .docker = dc,
+	    .renderer = renderer,
+	    .interval_ms = opt->interval,
+	    .windows = wt,
+	    .alerts = eng,
+	    .host = &host,
+	    .am = am,
+	    .am_opts = {.resend_s = (double)cfg.alertmanager.resend_ms / 1000.0,
+	                .interval_s = (double)opt->interval / 1000.0,
+	                .generator_url = generator},
+	    .reload = &rl,
+	};
 	rc = sweeper_start(&parts, &sweeper);
 	if (rc != 0) {
 		log_error("cannot start the sweep thread", "err=%d", rc);
@@ -147,18 +280,21 @@ int main(int argc, char **argv)
 	if (geteuid() == 0)
 		log_info(
 		    "running as root; cstatd needs only read access to cgroupfs, /proc and the "
-		    "Docker socket (see docs)",
+		    "Docker socket (see docs/deploy.md)",
 		    NULL);
-	log_info("cstatd started", "version=%s listen=%s interval_ms=%llu cgroup_root=%s docker=%s",
-	         CSTATD_VERSION, opt.listen, (unsigned long long)opt.interval, fs.cgroup_root,
-	         opt.no_docker ? "off" : docker_host_default(&opt));
+	log_info("cstatd started",
+	         "version=%s listen=%s interval_ms=%llu cgroup_root=%s docker=%s rules=%zu",
+	         CSTATD_VERSION, opt->listen, (unsigned long long)opt->interval, fs.cgroup_root,
+	         opt->no_docker ? "off" : docker_host_default(opt), cstatd_alerts_rules(eng)->n);
 
 	for (;;) {
 		int sig;
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			log_info("SIGHUP received; nothing to reload without a config file", NULL);
+			log_info("SIGHUP received; reloading the configuration", "file=%s",
+			         cfg.path[0] ? cfg.path : "(none)");
+			reload(cli.config, argc, argv, &rl, &cfg);
 			continue;
 		}
 		log_info("stopping", "signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -170,6 +306,9 @@ out:
 	http_server_stop(http);
 	sweeper_stop(sweeper);
 	docker_collector_stop(dc);
+	am_pusher_stop(am);
+	cstatd_alerts_free(eng);
+	cstatd_window_table_free(wt);
 	netdev_collector_free(nd);
 	cg_collector_free(cg);
 	renderer_free(renderer);
@@ -177,5 +316,10 @@ out:
 	cstatd_snapshot_shutdown();
 	cstatd_devnames_free();
 	cstatd_fsroot_close(&fs);
+	if (rl.pending) {
+		cstatd_config_free(rl.pending);
+		free(rl.pending);
+	}
+	cstatd_config_free(&cfg);
 	return status;
 }

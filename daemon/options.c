@@ -185,6 +185,10 @@ int cstatd_options_parse(struct cstatd_options *o, int argc, char **argv,
 			*action = CSTATD_CLI_METRICS_DOC;
 			return 0;
 		}
+		if (strcmp(arg, "--print-config-table") == 0) {
+			*action = CSTATD_CLI_CONFIG_DOC;
+			return 0;
+		}
 		if (strncmp(arg, "--", 2) != 0) {
 			snprintf(err, err_len,
 			         "%s: unexpected argument (flags start with --; see --help)", arg);

@@ -49,7 +49,12 @@ enum cstatd_opt_kind {
 	  "comma-separated globs of container labels exported as container_label_<key>")          \
 	X(docker_tombstone, "docker-tombstone", "DURATION", OPT_DURATION, "1h", 0,                \
 	  "how long a removed container's restart counter is kept for a container of the same "   \
-	  "name")
+	  "name")                                                                                 \
+	X(config, "config", "FILE", OPT_PATH, "", 0,                                              \
+	  "JSON configuration file: every flag, alert rules, Alertmanager "                       \
+	  "(docs/configuration.md)")                                                              \
+	X(web_enable_lifecycle, "web.enable-lifecycle", NULL, OPT_FLAG, "", 0,                    \
+	  "accept POST /-/reload to reload the configuration file (as SIGHUP does)")
 
 struct cstatd_options {
 	char listen[256];
@@ -64,6 +69,8 @@ struct cstatd_options {
 	int docker_stats; /* 0 auto, 1 always, 2 never */
 	char docker_label_allowlist[1024];
 	uint64_t docker_tombstone; /* ms */
+	char config[4096];
+	bool web_enable_lifecycle;
 };
 
 enum cstatd_cli_action {
@@ -71,6 +78,7 @@ enum cstatd_cli_action {
 	CSTATD_CLI_HELP,
 	CSTATD_CLI_VERSION,
 	CSTATD_CLI_METRICS_DOC, /* --print-metrics-table: docs/metrics.md table */
+	CSTATD_CLI_CONFIG_DOC,  /* --print-config-table: docs/configuration.md table */
 };
 
 /* Fills defaults. */

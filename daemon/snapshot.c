@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -111,6 +112,7 @@ struct cstatd_snapshot *cstatd_snapshot_begin(void)
 			s->body[v].len = 0;
 			s->body[v].overflow = false;
 		}
+		s->n_entries = 0;
 	}
 	return s;
 }
@@ -132,6 +134,7 @@ void cstatd_snapshot_shutdown(void)
 			continue;
 		for (int v = 0; v < CSTATD_BODY_VARIANTS; v++)
 			cstatd_buf_free(&pool[i]->body[v]);
+		free(pool[i]->entries);
 		free(pool[i]);
 		pool[i] = NULL;
 	}
@@ -152,7 +155,30 @@ void cstatd_snapshot_want(enum cstatd_variant v)
 
 bool cstatd_snapshot_wanted(enum cstatd_variant v)
 {
-	return v == CSTATD_BODY_TEXT || atomic_load(&wanted_until[v]) > mono_seconds();
+	/* Plain text, alerts and rules are always rendered; the rest only
+	 * while clients ask for them. */
+	if (v == CSTATD_BODY_TEXT || v == CSTATD_BODY_ALERTS_JSON || v == CSTATD_BODY_RULES_JSON)
+		return true;
+	return atomic_load(&wanted_until[v]) > mono_seconds();
+}
+
+int cstatd_snapshot_add_entry(struct cstatd_snapshot *s, const char *key, const char *name,
+                              size_t off, size_t len)
+{
+	if (s->n_entries == s->cap_entries) {
+		size_t cap = s->cap_entries ? s->cap_entries * 2 : 64;
+		struct cstatd_snapshot_entry *e = realloc(s->entries, cap * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		s->entries = e;
+		s->cap_entries = cap;
+	}
+	struct cstatd_snapshot_entry *e = &s->entries[s->n_entries++];
+	snprintf(e->key, sizeof(e->key), "%s", key);
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	e->off = off;
+	e->len = len;
+	return 0;
 }
 
 bool cstatd_snapshot_ready(void)

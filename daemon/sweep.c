@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -11,7 +12,10 @@
 
 #include "cstatd/log.h"
 #include "cstatd/snapshot.h"
+#include "daemon/api.h"
+#include "daemon/config.h"
 #include "daemon/sweep.h"
+#include "exporters/prometheus/families.h"
 
 struct sweeper {
 	struct sweeper_parts parts;
@@ -36,6 +40,40 @@ static double now_monotonic(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Renderer callback: the alert families' samples come from the engine. */
+static void write_alert_samples(int fam_id, struct cstatd_buf *b, void *ctx)
+{
+	const struct cstatd_alerts *eng = ctx;
+	if (fam_id == FAM_ALERT_FIRING)
+		cstatd_alerts_write_firing(eng, b);
+	else if (fam_id == FAM_ALERT_THRESHOLD)
+		cstatd_alerts_write_thresholds(eng, b);
+}
+
+/* Applies a configuration that the main thread loaded and validated. The
+ * engine takes the rules; the window table keeps its history unless the
+ * windows changed. */
+static void apply_reload(const struct sweeper_parts *p, double now)
+{
+	if (!p->reload)
+		return;
+	pthread_mutex_lock(&p->reload->lock);
+	struct cstatd_config *next = p->reload->pending;
+	p->reload->pending = NULL;
+	pthread_mutex_unlock(&p->reload->lock);
+	if (!next)
+		return;
+	if (cstatd_window_table_set_layout(p->windows, &next->layout) == 1)
+		log_info("alert windows changed; window history restarts", NULL);
+	if (cstatd_alerts_set_rules(p->alerts, &next->rules, now) != 0)
+		log_error("out of memory installing the reloaded rules; old rules stay", NULL);
+	else
+		log_info("configuration reloaded", "rules=%zu", cstatd_alerts_rules(p->alerts)->n);
+	cstatd_log_set_level((enum cstatd_log_level)next->options.log_level);
+	cstatd_config_free(next);
+	free(next);
+}
+
 void sweeper_sweep_once(const struct sweeper_parts *p, struct sweep_histogram *sweeps,
                         double *last_sweep_seconds)
 {
@@ -56,6 +94,20 @@ void sweeper_sweep_once(const struct sweeper_parts *p, struct sweep_histogram *s
 		}
 	}
 	cstatd_store_prune(p->store);
+	if (p->windows) {
+		apply_reload(p, now);
+		cstatd_window_table_sweep(p->windows, p->store, now);
+		cstatd_alerts_eval(p->alerts, p->store, p->windows, p->host, now);
+		if (p->am) {
+			json_t *payload = cstatd_alerts_am_payload(p->alerts, now, &p->am_opts);
+			if (payload) {
+				char *body = json_dumps(payload, JSON_COMPACT);
+				json_decref(payload);
+				if (body)
+					am_pusher_enqueue(p->am, body);
+			}
+		}
+	}
 
 	struct cstatd_snapshot *snap = cstatd_snapshot_begin();
 	if (!snap) {
@@ -66,13 +118,18 @@ void sweeper_sweep_once(const struct sweeper_parts *p, struct sweep_histogram *s
 		return;
 	}
 	cstatd_complain_release(&pool_complaint, "snapshot pool available again");
-	struct render_self self = {.last_sweep_seconds = *last_sweep_seconds, .sweeps = sweeps};
+	struct render_self self = {.last_sweep_seconds = *last_sweep_seconds,
+	                           .sweeps = sweeps,
+	                           .write_samples = p->alerts ? write_alert_samples : NULL,
+	                           .write_ctx = p->alerts};
 	int rc = renderer_render(p->renderer, p->store, &self, snap);
 	if (rc != 0)
 		cstatd_complain(&render_complaint, CSTATD_LOG_ERROR, "cannot render metrics",
 		                "err=%d", rc);
 	else
 		cstatd_complain_release(&render_complaint, "rendering works again");
+	if (p->alerts)
+		cstatd_api_render(snap, p->store, p->windows, p->alerts, p->host);
 	snap->sweep_time = now;
 	if (snap->has[CSTATD_BODY_TEXT])
 		cstatd_snapshot_publish(snap);

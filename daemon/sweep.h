@@ -7,15 +7,27 @@
 #ifndef CSTATD_SWEEP_H
 #define CSTATD_SWEEP_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "collectors/cgroup/cgroup.h"
 #include "collectors/docker/docker.h"
 #include "collectors/netdev/netdev.h"
 #include "cstatd/store.h"
+#include "daemon/alerts.h"
+#include "daemon/windows.h"
+#include "exporters/alertmanager/am_push.h"
 #include "exporters/prometheus/render.h"
 
 struct sweeper;
+struct cstatd_config;
+
+/* A validated configuration handed from the main thread (SIGHUP) to the
+ * sweep thread, which applies it at the start of its next sweep. */
+struct sweeper_reload {
+	pthread_mutex_t lock;
+	struct cstatd_config *pending; /* owned; NULL when none */
+};
 
 struct sweeper_parts {
 	struct cstatd_store *store;      /* borrowed */
@@ -23,6 +35,13 @@ struct sweeper_parts {
 	struct netdev_collector *netdev; /* borrowed */
 	struct docker_collector *docker; /* borrowed; NULL when disabled */
 	struct renderer *renderer;       /* borrowed */
+	/* Alerting (all borrowed; windows NULL disables it). */
+	struct cstatd_window_table *windows;
+	struct cstatd_alerts *alerts;
+	const struct cstatd_host *host;
+	struct am_pusher *am; /* NULL: no Alertmanager configured */
+	struct cstatd_am_opts am_opts;
+	struct sweeper_reload *reload;
 	uint64_t interval_ms;
 };
 

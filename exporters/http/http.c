@@ -3,6 +3,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,11 @@
 struct http_server {
 	struct MHD_Daemon *mhd;
 	int listen_fd;
+	bool enable_lifecycle;
 };
+
+#define CT_JSON "application/json"
+#define CT_PLAIN "text/plain; charset=utf-8"
 
 static const char landing_page[] = "<html><head><title>cstatd</title></head><body><h1>cstatd</h1>"
                                    "<p>Per-host container metrics.</p><ul>"
@@ -92,15 +97,68 @@ static enum MHD_Result serve_metrics(struct MHD_Connection *conn)
 	return ret;
 }
 
+/* Serves `len` bytes at `off` of a snapshot body; the response holds the
+ * snapshot reference until it is sent. */
+static enum MHD_Result send_snapshot_slice(struct MHD_Connection *conn,
+                                           struct cstatd_snapshot *snap, enum cstatd_variant v,
+                                           size_t off, size_t len, const char *ctype)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback_cls(
+	    len, snap->body[v].data + off, release_snapshot, snap);
+	if (!resp) {
+		cstatd_snapshot_release(snap);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* /alerts, /alerts/rules, /api/v1/containers[/<name or id>]: JSON bodies
+ * rendered by the sweep. */
+static enum MHD_Result serve_json(struct MHD_Connection *conn, enum cstatd_variant v,
+                                  const char *which)
+{
+	cstatd_snapshot_want(v);
+	struct cstatd_snapshot *snap = cstatd_snapshot_acquire();
+	if (!snap || !snap->has[v]) {
+		cstatd_snapshot_release(snap);
+		/* Asked for for the first time: the next sweep renders it. */
+		return send_static(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+		                   "{\"error\":\"not rendered yet; retry after one interval\"}\n",
+		                   CT_JSON);
+	}
+	if (!which)
+		return send_snapshot_slice(conn, snap, v, 0, snap->body[v].len, CT_JSON);
+	for (size_t i = 0; i < snap->n_entries; i++) {
+		const struct cstatd_snapshot_entry *e = &snap->entries[i];
+		size_t wl = strlen(which);
+		if (strcmp(e->name, which) == 0 || strcmp(e->key, which) == 0 ||
+		    (wl >= 12 && strncmp(e->key, which, wl) == 0))
+			return send_snapshot_slice(conn, snap, v, e->off, e->len, CT_JSON);
+	}
+	cstatd_snapshot_release(snap);
+	return send_static(conn, MHD_HTTP_NOT_FOUND, "{\"error\":\"no such container\"}\n",
+	                   CT_JSON);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
-	(void)cls;
+	struct http_server *srv = cls;
 	(void)version;
 	(void)upload_data;
 	(void)con_cls;
 
+	if (srv->enable_lifecycle && strcmp(url, "/-/reload") == 0 &&
+	    strcmp(method, MHD_HTTP_METHOD_POST) == 0) {
+		*upload_data_size = 0;
+		/* The main thread owns reloads: hand it a SIGHUP. */
+		kill(getpid(), SIGHUP);
+		return send_static(conn, MHD_HTTP_OK, "reload requested\n", CT_PLAIN);
+	}
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
 		/* Any request body is discarded unread. */
 		*upload_data_size = 0;
@@ -117,6 +175,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		           : send_static(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
 		                         "not ready: first sweep not complete\n",
 		                         "text/plain; charset=utf-8");
+	if (strcmp(url, "/alerts") == 0)
+		return serve_json(conn, CSTATD_BODY_ALERTS_JSON, NULL);
+	if (strcmp(url, "/alerts/rules") == 0)
+		return serve_json(conn, CSTATD_BODY_RULES_JSON, NULL);
+	if (strcmp(url, "/api/v1/containers") == 0)
+		return serve_json(conn, CSTATD_BODY_CONTAINERS_JSON, NULL);
+	if (strncmp(url, "/api/v1/containers/", 19) == 0 && url[19])
+		return serve_json(conn, CSTATD_BODY_CONTAINERS_JSON, url + 19);
 	if (strcmp(url, "/") == 0)
 		return send_static(conn, MHD_HTTP_OK, landing_page, "text/html; charset=utf-8");
 	return send_static(conn, MHD_HTTP_NOT_FOUND, "not found\n", "text/plain; charset=utf-8");
@@ -172,7 +238,8 @@ static int bind_listener(const char *listen_spec, char *why, size_t why_len)
 	return fd;
 }
 
-int http_server_start(const char *listen_spec, struct http_server **out, char *why, size_t why_len)
+int http_server_start(const char *listen_spec, bool enable_lifecycle, struct http_server **out,
+                      char *why, size_t why_len)
 {
 	int fd = bind_listener(listen_spec, why, why_len);
 	if (fd < 0)
@@ -183,9 +250,10 @@ int http_server_start(const char *listen_spec, struct http_server **out, char *w
 		return -ENOMEM;
 	}
 	srv->listen_fd = fd;
+	srv->enable_lifecycle = enable_lifecycle;
 	srv->mhd = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-	    on_request, NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
+	    on_request, srv, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned)512, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
 	if (!srv->mhd) {

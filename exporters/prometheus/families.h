@@ -166,10 +166,25 @@ enum fam_scope { SCOPE_CONTAINER, SCOPE_NAME, SCOPE_SELF };
 	  "1 when the container has the configuration risk named by `risk`, else 0.",              \
 	  "Docker inspect HostConfig and Config")                                                  \
 	/* --- cstatd itself --------------------------------------------------------- */          \
+	/* --- Alerts ----------------------------------------------------------------- */         \
+	X(ALERT_FIRING, "cstatd_alert_firing", GAUGE, SELF,                                        \
+	  "alertname, severity, id, image, name",                                                  \
+	  "1 for every alert instance that is firing (cstatd's own rule engine).",                 \
+	  "daemon/alerts")                                                                         \
+	X(ALERT_THRESHOLD, "cstatd_alert_threshold", GAUGE, SELF, "alertname, severity",           \
+	  "The threshold of every alert rule in force, for reuse in PromQL.", "alert rules")       \
+	X(NOTIFICATIONS_SENT, "cstatd_notifications_sent_total", COUNTER, SELF, "",                \
+	  "Alert batches posted to Alertmanager successfully.", "Alertmanager pusher")             \
+	X(NOTIFICATIONS_DROPPED, "cstatd_notifications_dropped_total", COUNTER, SELF, "",          \
+	  "Alert batches given up on (queue full or retries exhausted).", "Alertmanager pusher")   \
+	X(RELOAD_OK, "cstatd_config_last_reload_successful", GAUGE, SELF, "",                      \
+	  "1 when the last configuration (re)load succeeded, else 0.", "config file")              \
+	X(RELOAD_TS, "cstatd_config_last_reload_success_timestamp_seconds", GAUGE, SELF, "",       \
+	  "Unix time of the last successful configuration (re)load.", "config file")               \
 	X(BUILD_INFO, "cstatd_build_info", GAUGE, SELF, "version, revision",                       \
 	  "cstatd build information; always 1.", "build")                                          \
 	X(SWEEP_DURATION, "cstatd_sweep_duration_seconds", HISTOGRAM, SELF, "le",                  \
-	  "Duration of sweeps (read every container, render the exposition), in seconds.",        \
+	  "Duration of sweeps (read every container, render the exposition), in seconds.",         \
 	  "sweep clock")                                                                           \
 	X(LAST_SWEEP, "cstatd_last_sweep_duration_seconds", GAUGE, SELF, "",                       \
 	  "Duration of the last complete sweep, in seconds.", "sweep clock")                       \

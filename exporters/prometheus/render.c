@@ -736,6 +736,37 @@ static void emit_self(struct ctx *x, enum fam_id id, const struct fam_def *f)
 	case FAM_SWEEP_DURATION:
 		emit_histogram(x, f, x->self->sweeps);
 		break;
+	case FAM_ALERT_FIRING:
+	case FAM_ALERT_THRESHOLD:
+		if (x->self->write_samples)
+			x->self->write_samples(id, b, x->self->write_ctx);
+		break;
+	case FAM_NOTIFICATIONS_SENT:
+		sample_start(x, f->name, SIZE_MAX, NULL, NULL, NULL, NULL);
+		put_u64(b, atomic_load(&cstatd_stats.notifications_sent));
+		nl(b);
+		break;
+	case FAM_NOTIFICATIONS_DROPPED:
+		sample_start(x, f->name, SIZE_MAX, NULL, NULL, NULL, NULL);
+		put_u64(b, atomic_load(&cstatd_stats.notifications_dropped));
+		nl(b);
+		break;
+	case FAM_RELOAD_OK:
+		sample_start(x, f->name, SIZE_MAX, NULL, NULL, NULL, NULL);
+		put_u64(b, atomic_load(&cstatd_stats.config_reload_ok) ? 1 : 0);
+		nl(b);
+		break;
+	case FAM_RELOAD_TS: {
+		uint64_t ms = atomic_load(&cstatd_stats.config_reload_ok_ms);
+		sample_start(x, f->name, SIZE_MAX, NULL, NULL, NULL, NULL);
+		put_u64(b, ms / 1000);
+		put(b, ".", 1);
+		char frac[3] = {(char)('0' + ms % 1000 / 100), (char)('0' + ms % 100 / 10),
+		                (char)('0' + ms % 10)};
+		put(b, frac, 3);
+		nl(b);
+		break;
+	}
 	case FAM_LAST_SWEEP:
 		sample_start(x, f->name, SIZE_MAX, NULL, NULL, NULL, NULL);
 		put_double(b, x->self->last_sweep_seconds);

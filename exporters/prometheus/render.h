@@ -29,7 +29,12 @@ void sweep_histogram_observe(struct sweep_histogram *h, double seconds);
 struct render_self {
 	double last_sweep_seconds;
 	const struct sweep_histogram *sweeps; /* may be NULL */
-	double process_start_time;            /* unix seconds */
+	/* Writes the sample lines of families whose samples come from outside
+	 * the store (the alert engine): ALERT_FIRING, ALERT_THRESHOLD. May be
+	 * NULL. */
+	void (*write_samples)(int fam_id, struct cstatd_buf *b, void *ctx);
+	void *write_ctx;
+	double process_start_time; /* unix seconds */
 };
 
 struct renderer;

@@ -33,15 +33,32 @@ enum cstatd_variant {
 	CSTATD_BODY_TEXT_GZ,
 	CSTATD_BODY_OM, /* application/openmetrics-text; version=1.0.0 */
 	CSTATD_BODY_OM_GZ,
+	CSTATD_BODY_ALERTS_JSON,     /* GET /alerts */
+	CSTATD_BODY_RULES_JSON,      /* GET /alerts/rules */
+	CSTATD_BODY_CONTAINERS_JSON, /* GET /api/v1/containers (only while asked for) */
 	CSTATD_BODY_VARIANTS
+};
+
+/* Where one container's object sits inside the containers JSON body, for
+ * GET /api/v1/containers/<name or id>. */
+struct cstatd_snapshot_entry {
+	char key[72];
+	char name[256];
+	size_t off, len;
 };
 
 struct cstatd_snapshot {
 	_Atomic int refs;
 	bool has[CSTATD_BODY_VARIANTS];
 	struct cstatd_buf body[CSTATD_BODY_VARIANTS];
+	struct cstatd_snapshot_entry *entries; /* capacity kept between sweeps */
+	size_t n_entries, cap_entries;
 	double sweep_time; /* unix seconds */
 };
+
+/* Appends an entry, growing the array. Returns 0 or -ENOMEM. */
+int cstatd_snapshot_add_entry(struct cstatd_snapshot *s, const char *key, const char *name,
+                              size_t off, size_t len);
 
 /* Current snapshot with a reference taken (caller must release), or NULL
  * before the first sweep has completed. */

@@ -33,6 +33,10 @@ struct cstatd_stats {
 	_Atomic uint64_t scrapes;
 	_Atomic int docker_up;      /* 1 while the Docker API answers */
 	_Atomic int docker_enabled; /* 0 when the Docker collector is off */
+	_Atomic uint64_t notifications_sent;
+	_Atomic uint64_t notifications_dropped;
+	_Atomic int config_reload_ok;         /* 1 after a good (re)load */
+	_Atomic uint64_t config_reload_ok_ms; /* unix ms of the last good one */
 };
 
 /* The one process-wide instance (daemon/stats.c). */

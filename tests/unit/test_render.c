@@ -1461,7 +1461,7 @@ static void test_gzip(void **state)
 	/* Several times with the same renderer: the deflate stream is reset and reused. */
 	for (int round = 0; round < 3; round++) {
 		struct cstatd_snapshot *snap = render(r, st, NULL);
-		for (int v = 0; v < CSTATD_BODY_VARIANTS; v++)
+		for (int v = 0; v <= CSTATD_BODY_OM_GZ; v++) /* the metrics bodies */
 			assert_true(snap->has[v]);
 		gunzip_equal(&snap->body[CSTATD_BODY_TEXT_GZ], &snap->body[CSTATD_BODY_TEXT]);
 		gunzip_equal(&snap->body[CSTATD_BODY_OM_GZ], &snap->body[CSTATD_BODY_OM]);
