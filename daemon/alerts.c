@@ -404,8 +404,14 @@ void cstatd_format_rfc3339(double t, char *buf, size_t len)
 	if (ms > 999)
 		ms = 999;
 	gmtime_r(&s, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+	/* strftime for the calendar part: snprintf of tm fields makes GCC
+	 * warn (-Wformat-truncation) about years that cannot occur. */
+	char date[32];
+	if (ms < 0)
+		ms = 0;
+	if (strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		date[0] = '\0';
+	snprintf(buf, len, "%s.%03dZ", date, ms);
 }
 
 void cstatd_alert_render(const struct cstatd_alert *a, const char *t, char *buf, size_t len)

@@ -213,7 +213,7 @@ static int copy_str(char *dst, size_t len, const char *src, const char *path,
 static int get_duration(const json_t *obj, const char *path, const char *key, uint64_t *out,
                         bool allow_zero, struct cstatd_cfg_error *e)
 {
-	const char *s;
+	const char *s = NULL;
 	char p[256];
 	int rc = get_string(obj, path, key, &s, e);
 
@@ -278,7 +278,7 @@ int cstatd_glob_check(const char *g, const char **why)
 static int get_glob(const json_t *obj, const char *path, const char *key, char *dst, size_t len,
                     struct cstatd_cfg_error *e)
 {
-	const char *s, *why;
+	const char *s = NULL, *why = NULL;
 	char p[256];
 	int rc = get_string(obj, path, key, &s, e);
 
@@ -556,7 +556,7 @@ static int parse_rule(const json_t *o, const char *path, struct cstatd_rule *r,
                       struct cstatd_cfg_error *e)
 {
 	char p[256], buf[160];
-	const char *s;
+	const char *s = NULL;
 	json_t *v;
 	int rc;
 
