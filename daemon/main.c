@@ -32,8 +32,10 @@
 #include "cstatd/store.h"
 #include "daemon/alerts.h"
 #include "daemon/config.h"
+#include "daemon/healthcheck.h"
 #include "daemon/options.h"
 #include "daemon/rules.h"
+#include "daemon/sdnotify.h"
 #include "daemon/signals.h"
 #include "daemon/sweep.h"
 #include "daemon/windows.h"
@@ -134,6 +136,21 @@ static void reload(const char *path, int argc, char **argv, struct sweeper_reloa
 	record_reload(true);
 }
 
+/* sigwait() with a timeout in seconds (< 0: none). Returns 0 and the signal,
+ * or -1 when the time ran out (or the wait was interrupted). */
+static int wait_signal(const sigset_t *sigs, double timeout_s, int *sig)
+{
+	if (timeout_s < 0)
+		return sigwait(sigs, sig) == 0 ? 0 : -1;
+	struct timespec ts = {.tv_sec = (time_t)timeout_s,
+	                      .tv_nsec = (long)((timeout_s - (double)(time_t)timeout_s) * 1e9)};
+	int rc = sigtimedwait(sigs, NULL, &ts);
+	if (rc < 0)
+		return -1;
+	*sig = rc;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct cstatd_options cli;
@@ -162,6 +179,8 @@ int main(int argc, char **argv)
 	case CSTATD_CLI_CONFIG_DOC:
 		cstatd_config_print_markdown(stdout);
 		return 0;
+	case CSTATD_CLI_HEALTH_CHECK:
+		return cstatd_health_check(cli.health_check_url);
 	case CSTATD_CLI_RUN:
 		break;
 	}
@@ -185,6 +204,9 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* systemd Type=notify: reads $NOTIFY_SOCKET/$WATCHDOG_USEC, so before
+	 * any thread starts. A no-op outside systemd. */
+	sdnotify_init();
 
 	struct cstatd_fsroot fs;
 	if (cstatd_fsroot_init(&fs, opt->cgroup_root[0] ? opt->cgroup_root : NULL, opt->proc_root,
@@ -289,15 +311,21 @@ int main(int argc, char **argv)
 
 	for (;;) {
 		int sig;
-		if (sigwait(&sigs, &sig) != 0)
+		/* Between signals: READY=1 after the first sweep, WATCHDOG=1 while
+		 * sweeps keep coming (no-op without $NOTIFY_SOCKET). */
+		double wait_s = sdnotify_service_tick((double)cfg.options.interval / 1000.0);
+		if (wait_signal(&sigs, wait_s, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
 			log_info("SIGHUP received; reloading the configuration", "file=%s",
 			         cfg.path[0] ? cfg.path : "(none)");
+			sdnotify_reload_begin();
 			reload(cli.config, argc, argv, &rl, &cfg);
+			sdnotify_reload_end();
 			continue;
 		}
 		log_info("stopping", "signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		sdnotify_send("STOPPING=1");
 		break;
 	}
 	status = 0;

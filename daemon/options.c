@@ -189,6 +189,22 @@ int cstatd_options_parse(struct cstatd_options *o, int argc, char **argv,
 			*action = CSTATD_CLI_CONFIG_DOC;
 			return 0;
 		}
+		if (strcmp(arg, "--health-check") == 0 ||
+		    strncmp(arg, "--health-check=", 15) == 0) {
+			/* An action like --help: the URL is its argument, and the
+			 * rest of the command line is not looked at. */
+			const char *url = arg[14] == '=' ? arg + 15 : i + 1 < argc ? argv[++i] : "";
+			if (!*url || strlen(url) >= sizeof(o->health_check_url)) {
+				snprintf(err, err_len,
+				         "--health-check: %s (URL, e.g. "
+				         "http://127.0.0.1:9338/healthz)",
+				         *url ? "value is too long" : "missing value");
+				return -EINVAL;
+			}
+			strcpy(o->health_check_url, url);
+			*action = CSTATD_CLI_HEALTH_CHECK;
+			return 0;
+		}
 		if (strncmp(arg, "--", 2) != 0) {
 			snprintf(err, err_len,
 			         "%s: unexpected argument (flags start with --; see --help)", arg);
@@ -268,4 +284,7 @@ void cstatd_options_usage(FILE *out)
 	}
 	fprintf(out, "  %-34s %s\n  %-34s %s\n", "--help", "show this help and exit", "--version",
 	        "print the version and exit");
+	fprintf(out, "  %-34s %s\n", "--health-check URL",
+	        "GET URL (e.g. http://127.0.0.1:9338/healthz) and exit 0 on a 2xx answer, "
+	        "else 1 (container health checks; 2 s timeout)");
 }

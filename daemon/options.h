@@ -71,14 +71,17 @@ struct cstatd_options {
 	uint64_t docker_tombstone; /* ms */
 	char config[4096];
 	bool web_enable_lifecycle;
+	/* Not in the table: the argument of the --health-check action. */
+	char health_check_url[1024];
 };
 
 enum cstatd_cli_action {
 	CSTATD_CLI_RUN = 0,
 	CSTATD_CLI_HELP,
 	CSTATD_CLI_VERSION,
-	CSTATD_CLI_METRICS_DOC, /* --print-metrics-table: docs/metrics.md table */
-	CSTATD_CLI_CONFIG_DOC,  /* --print-config-table: docs/configuration.md table */
+	CSTATD_CLI_METRICS_DOC,  /* --print-metrics-table: docs/metrics.md table */
+	CSTATD_CLI_CONFIG_DOC,   /* --print-config-table: docs/configuration.md table */
+	CSTATD_CLI_HEALTH_CHECK, /* --health-check URL: GET it, exit 0 on 2xx, else 1 */
 };
 
 /* Fills defaults. */

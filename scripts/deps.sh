@@ -8,7 +8,7 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config git libmicrohttpd-dev libcurl4-openssl-dev
 	libjansson-dev zlib1g-dev)
 test_pkgs=(libcmocka-dev python3 curl prometheus prometheus-alertmanager docker.io
-	busybox-static iproute2 procps wrk clang)
+	busybox-static iproute2 procps wrk clang python3-yaml systemd mmdebstrap)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then
