@@ -123,6 +123,9 @@ static void reload(const char *path, int argc, char **argv, struct sweeper_reloa
 		record_reload(false);
 		return;
 	}
+	/* The pusher is started once; its settings need a restart. */
+	if (memcmp(&running->alertmanager, &next->alertmanager, sizeof(next->alertmanager)) != 0)
+		log_warn("alertmanager settings changed; they take effect after a restart", NULL);
 	if (cstatd_config_restart_needed(running, next, restart, sizeof(restart)) > 0)
 		log_warn("reloaded options that take effect only after a restart", "options=\"%s\"",
 		         restart);

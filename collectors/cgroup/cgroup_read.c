@@ -28,12 +28,30 @@ static const char *const cg_file_names[] = {
 static void priv_free(void *p)
 {
 	struct cg_priv *pv = p;
-	for (int i = 0; i < CG_FILE_COUNT; i++)
-		if (pv->fds[i] >= 0)
+	for (int i = 0; i < CG_FILE_COUNT; i++) {
+		if (pv->fds[i] >= 0) {
 			close(pv->fds[i]);
-	if (pv->dirfd >= 0)
+			(*pv->fds_open)--;
+		}
+	}
+	if (pv->dirfd >= 0) {
 		close(pv->dirfd);
+		(*pv->fds_open)--;
+	}
 	free(pv);
+}
+
+/* True when one more kept-open fd would eat into the reserve. */
+static bool over_budget(struct cg_collector *cg)
+{
+	if (cg->fds_open < cg->fd_budget)
+		return false;
+	cstatd_count_error(CSTATD_ERR_CGROUP);
+	cstatd_complain(&cg->fd_complaint, CSTATD_LOG_ERROR,
+	                "open-files limit reached: some cgroup files are not read; raise the limit "
+	                "(LimitNOFILE= in the unit, ulimit -n), about 20 per container",
+	                "open=%zu budget=%zu", cg->fds_open, cg->fd_budget);
+	return true;
 }
 
 int cg__attach(struct cg_collector *cg, struct cstatd_container *c, const char *rel)
@@ -44,11 +62,17 @@ int cg__attach(struct cg_collector *cg, struct cstatd_container *c, const char *
 
 	if (!path || !pv)
 		goto fail;
+	if (over_budget(cg)) {
+		rc = -EMFILE;
+		goto fail;
+	}
 	pv->dirfd = cstatd_fs_open_cgroup(cg->fs, rel, O_RDONLY | O_DIRECTORY);
 	if (pv->dirfd < 0) {
 		rc = pv->dirfd;
 		goto fail;
 	}
+	cg->fds_open++;
+	pv->fds_open = &cg->fds_open;
 	for (int i = 0; i < CG_FILE_COUNT; i++)
 		pv->fds[i] = -1;
 
@@ -195,6 +219,8 @@ bool cg__read(struct cg_collector *cg, struct cstatd_container *c, bool retry_ab
 		if (pv->fds[f] < 0) {
 			if (pv->absent & (1u << f))
 				continue;
+			if (over_budget(cg))
+				continue;
 			int fd = openat(pv->dirfd, cg_file_names[f], O_RDONLY | O_CLOEXEC);
 			if (fd < 0) {
 				int e = errno;
@@ -219,6 +245,7 @@ bool cg__read(struct cg_collector *cg, struct cstatd_container *c, bool retry_ab
 				continue;
 			}
 			pv->fds[f] = fd;
+			cg->fds_open++;
 		}
 
 		ssize_t n = cstatd_pread_all(pv->fds[f], cg->buf, cg->buf_cap);
@@ -227,6 +254,7 @@ bool cg__read(struct cg_collector *cg, struct cstatd_container *c, bool retry_ab
 				return false;
 			if (n == -EOPNOTSUPP) { /* PSI off, threaded cgroup.procs */
 				close(pv->fds[f]);
+				cg->fds_open--;
 				pv->fds[f] = -1;
 				pv->absent |= 1u << f;
 				continue;

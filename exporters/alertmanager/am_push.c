@@ -37,6 +37,30 @@ static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *ud)
 	return size * nmemb;
 }
 
+/* Aborts a transfer in flight when the pusher is stopping, so a hung
+ * Alertmanager cannot hold up cstatd's exit. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+	struct am_pusher *p = arg;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	pthread_mutex_lock(&p->lock);
+	bool stop = p->stop;
+	pthread_mutex_unlock(&p->lock);
+	return stop ? 1 : 0;
+}
+
+static bool stopping(struct am_pusher *p)
+{
+	pthread_mutex_lock(&p->lock);
+	bool stop = p->stop;
+	pthread_mutex_unlock(&p->lock);
+	return stop;
+}
+
 /* One POST to one Alertmanager. Returns 0 on a 2xx answer. */
 static int post(struct am_pusher *p, CURL *curl, const char *base, const char *body)
 {
@@ -52,6 +76,9 @@ static int post(struct am_pusher *p, CURL *curl, const char *base, const char *b
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard_body);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, p);
 	CURLcode rc = curl_easy_perform(curl);
 	long status = 0;
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
@@ -90,7 +117,6 @@ static void *push_main(void *arg)
 {
 	struct am_pusher *p = arg;
 	CURL *curl = curl_easy_init();
-	double backoff = BACKOFF_START_S;
 
 	for (;;) {
 		pthread_mutex_lock(&p->lock);
@@ -106,14 +132,18 @@ static void *push_main(void *arg)
 		p->count--;
 		pthread_mutex_unlock(&p->lock);
 
+		/* Each batch gets a few quick tries (0.5 + 1 + 2 s apart), then
+		 * is dropped: the engine's re-sends carry newer state anyway. */
 		bool ok = false;
+		double backoff = BACKOFF_START_S;
 		for (int attempt = 0; attempt < MAX_ATTEMPTS && curl; attempt++) {
 			int failures = 0;
-			for (unsigned i = 0; i < p->n_urls; i++)
+			for (unsigned i = 0; i < p->n_urls && !stopping(p); i++)
 				failures += post(p, curl, p->urls[i], body) != 0;
+			if (stopping(p))
+				break;
 			if (failures == 0) {
 				ok = true;
-				backoff = BACKOFF_START_S;
 				break;
 			}
 			if (wait_or_stop(p, backoff))

@@ -152,10 +152,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	(void)upload_data;
 	(void)con_cls;
 
-	if (srv->enable_lifecycle && strcmp(url, "/-/reload") == 0 &&
-	    strcmp(method, MHD_HTTP_METHOD_POST) == 0) {
+	if (srv->enable_lifecycle && strcmp(url, "/-/reload") == 0) {
 		*upload_data_size = 0;
-		/* The main thread owns reloads: hand it a SIGHUP. */
+		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+			return send_static(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST\n",
+			                   CT_PLAIN);
+		/* The main thread owns reloads: hand it a SIGHUP. The outcome
+		 * shows in cstatd_config_last_reload_successful and the log. */
 		kill(getpid(), SIGHUP);
 		return send_static(conn, MHD_HTTP_OK, "reload requested\n", CT_PLAIN);
 	}
