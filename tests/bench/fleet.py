@@ -76,8 +76,11 @@ def fleet_run(args, fleet, run_no):
         edge = bl.wait_sweep_edge(d.pid, sweep_tid, timeout=3 * interval_s)
         if edge is not None:
             time.sleep(max(0.0, edge + interval_s / 2 - time.monotonic()))
+        # --netdev always: the floor applies cstatd's own rule (net/dev of the
+        # first pid when its netns differs from pid 1's, or when pid 1's netns
+        # cannot be read), so both read the same files whatever the layout.
         floor = bl.Floor(fleet.mount, ids, args.duration, interval_ms=int(interval_s * 1000),
-                         netdev=(fleet.netns == "own"))
+                         netdev=True)
         text0, fails = bl.try_metrics_text(port, attempts=3)
         scrape_failures += fails
         floor.start()

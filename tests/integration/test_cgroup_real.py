@@ -151,7 +151,8 @@ def check_http(t, d, busy):
     t.check(rc == 0 and out.strip() == "", "promtool check metrics: no output, exit 0",
             expected="rc 0, no output", actual=f"rc {rc}: {out[:1500]}")
     m = ct.parse_metrics(text)
-    for fam in ("cstatd_build_info", "cstatd_sweep_duration_seconds", "cstatd_containers",
+    for fam in ("cstatd_build_info", "cstatd_sweep_duration_seconds_count",
+                "cstatd_last_sweep_duration_seconds", "cstatd_containers",
                 "cstatd_scrapes_total"):
         t.check(ct.series(m, fam), f"self metric {fam} present")
     t.check(ct.series(m, "cstatd_collect_errors_total", source="cgroup"),

@@ -1059,3 +1059,20 @@ def poll_metrics(port, pred, timeout, interval=0.1):
             break
         time.sleep(interval)
     return last, False
+
+
+def measure_busy_rate(port, get, read_kernel, window=4.0, interval=1.0, attempts=3,
+                      lo=0.8, hi=1.2):
+    """measure_rate() for a container spinning one CPU, retried (at most
+    `attempts` times) while the kernel's own figure for the same window is
+    outside [lo, hi]: then the machine was overloaded (another job spinning
+    CPUs), which says nothing about cstatd. Returns (result, attempts used)."""
+    r = None
+    for n in range(1, attempts + 1):
+        r = measure_rate(port, get, window=window, interval=interval, read_kernel=read_kernel)
+        k = r["kernel_rate"]
+        if r["error"] is not None or k is None or lo <= k <= hi:
+            return r, n
+        _log(f"attempt {n}: the kernel measured {k:.3f} core-s/s for the busy loop "
+             "(machine overloaded?); measuring again")
+    return r, attempts
