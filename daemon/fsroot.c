@@ -2,8 +2,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -132,4 +134,41 @@ ssize_t cstatd_pread_all(int fd, char *buf, size_t cap)
 		return -EFBIG;
 	buf[n] = '\0';
 	return n;
+}
+
+static size_t fds_open;
+static size_t fd_budget = SIZE_MAX;
+
+void cstatd_fd_budget_init(void)
+{
+	struct rlimit rl;
+	size_t limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+	                   ? (size_t)rl.rlim_cur
+	                   : 1048576;
+	size_t reserve = limit / 4 < 256 ? limit / 4 : 256;
+	fd_budget = limit - reserve;
+}
+
+bool cstatd_fd_take(void)
+{
+	if (fds_open >= fd_budget)
+		return false;
+	fds_open++;
+	return true;
+}
+
+void cstatd_fd_give(void)
+{
+	if (fds_open > 0)
+		fds_open--;
+}
+
+size_t cstatd_fd_open_count(void)
+{
+	return fds_open;
+}
+
+size_t cstatd_fd_budget(void)
+{
+	return fd_budget;
 }

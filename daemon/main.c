@@ -219,6 +219,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	raise_nofile();
+	cstatd_fd_budget_init();
 	cstatd_devnames_init(fs.sys_root);
 
 	struct cstatd_host host;

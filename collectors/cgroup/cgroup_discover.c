@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -265,16 +264,6 @@ int cg_collector_new(const struct cstatd_fsroot *fs, bool all_cgroups, struct cg
 		log_warn("inotify unavailable; new cgroups are found by rescans only", "err=\"%s\"",
 		         strerror(errno));
 	cg->rescan_now = true;
-	/* Keep 256 descriptors (or a quarter of a small limit) for the HTTP
-	 * server, the Docker client, /proc reads and logging, and 1 in 16 of
-	 * the rest for the netdev collector's one kept-open file per
-	 * container (cgroup files are about 19 per container). */
-	struct rlimit rl;
-	size_t limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
-	                   ? (size_t)rl.rlim_cur
-	                   : 1048576;
-	size_t reserve = limit / 4 < 256 ? limit / 4 : 256;
-	cg->fd_budget = (limit - reserve) / 16 * 15;
 	*out = cg;
 	return 0;
 }

@@ -46,7 +46,6 @@ struct cg_priv {
 	int fds[CG_FILE_COUNT]; /* -1 = not open; see absent */
 	uint32_t absent;        /* bit per file: ENOENT at last open attempt */
 	uint64_t gen;           /* discovery generation that last saw it */
-	size_t *fds_open;       /* the collector's count of open fds */
 	bool parse_failed[CG_FILE_COUNT];
 };
 
@@ -61,13 +60,8 @@ struct cg_collector {
 	double next_rescan;
 	double next_absent_retry;
 	bool rescan_now;
-	/* Kept-open files are bounded so the HTTP listener and the Docker
-	 * client always have descriptors left: past fd_budget, files stay
-	 * unread (and that is logged) instead of starving accept(). */
-	size_t fds_open;
-	size_t fd_budget;
-	struct cstatd_complaint fd_complaint;
-	char *buf; /* scratch for file contents, allocated once */
+	struct cstatd_complaint fd_complaint; /* open-files budget spent */
+	char *buf;                            /* scratch for file contents, allocated once */
 	size_t buf_cap;
 	struct cstatd_complaint read_complaint;
 	struct cstatd_complaint parse_complaint;

@@ -31,27 +31,28 @@ static void priv_free(void *p)
 	for (int i = 0; i < CG_FILE_COUNT; i++) {
 		if (pv->fds[i] >= 0) {
 			close(pv->fds[i]);
-			(*pv->fds_open)--;
+			cstatd_fd_give();
 		}
 	}
 	if (pv->dirfd >= 0) {
 		close(pv->dirfd);
-		(*pv->fds_open)--;
+		cstatd_fd_give();
 	}
 	free(pv);
 }
 
-/* True when one more kept-open fd would eat into the reserve. */
-static bool over_budget(struct cg_collector *cg)
+/* Takes one kept-open fd from the process-wide budget (fsroot.h); when it
+ * is spent, says so once and counts the error. */
+static bool take_fd(struct cg_collector *cg)
 {
-	if (cg->fds_open < cg->fd_budget)
-		return false;
+	if (cstatd_fd_take())
+		return true;
 	cstatd_count_error(CSTATD_ERR_CGROUP);
 	cstatd_complain(&cg->fd_complaint, CSTATD_LOG_ERROR,
 	                "open-files limit reached: some cgroup files are not read; raise the limit "
 	                "(LimitNOFILE= in the unit, ulimit -n), about 20 per container",
-	                "open=%zu budget=%zu", cg->fds_open, cg->fd_budget);
-	return true;
+	                "open=%zu budget=%zu", cstatd_fd_open_count(), cstatd_fd_budget());
+	return false;
 }
 
 int cg__attach(struct cg_collector *cg, struct cstatd_container *c, const char *rel)
@@ -62,17 +63,16 @@ int cg__attach(struct cg_collector *cg, struct cstatd_container *c, const char *
 
 	if (!path || !pv)
 		goto fail;
-	if (over_budget(cg)) {
+	if (!take_fd(cg)) {
 		rc = -EMFILE;
 		goto fail;
 	}
 	pv->dirfd = cstatd_fs_open_cgroup(cg->fs, rel, O_RDONLY | O_DIRECTORY);
 	if (pv->dirfd < 0) {
+		cstatd_fd_give();
 		rc = pv->dirfd;
 		goto fail;
 	}
-	cg->fds_open++;
-	pv->fds_open = &cg->fds_open;
 	for (int i = 0; i < CG_FILE_COUNT; i++)
 		pv->fds[i] = -1;
 
@@ -219,11 +219,12 @@ bool cg__read(struct cg_collector *cg, struct cstatd_container *c, bool retry_ab
 		if (pv->fds[f] < 0) {
 			if (pv->absent & (1u << f))
 				continue;
-			if (over_budget(cg))
+			if (!take_fd(cg))
 				continue;
 			int fd = openat(pv->dirfd, cg_file_names[f], O_RDONLY | O_CLOEXEC);
 			if (fd < 0) {
 				int e = errno;
+				cstatd_fd_give();
 				if (e == ENOENT) {
 					/* Either the file is not supported here, or the
 					 * whole cgroup is gone: cgroup.procs tells. */
@@ -245,7 +246,6 @@ bool cg__read(struct cg_collector *cg, struct cstatd_container *c, bool retry_ab
 				continue;
 			}
 			pv->fds[f] = fd;
-			cg->fds_open++;
 		}
 
 		ssize_t n = cstatd_pread_all(pv->fds[f], cg->buf, cg->buf_cap);
@@ -254,7 +254,7 @@ bool cg__read(struct cg_collector *cg, struct cstatd_container *c, bool retry_ab
 				return false;
 			if (n == -EOPNOTSUPP) { /* PSI off, threaded cgroup.procs */
 				close(pv->fds[f]);
-				cg->fds_open--;
+				cstatd_fd_give();
 				pv->fds[f] = -1;
 				pv->absent |= 1u << f;
 				continue;

@@ -17,6 +17,7 @@ struct netdev_collector {
 	ino_t host_netns; /* 0 when unknown: then every netns counts as "other" */
 	char buf[64 * 1024];
 	struct cstatd_complaint complaint;
+	struct cstatd_complaint fd_complaint;
 };
 
 /* Per-container: the pid whose net/dev fd is kept open. */
@@ -29,8 +30,10 @@ struct netdev_priv {
 static void priv_free(void *p)
 {
 	struct netdev_priv *np = p;
-	if (np->fd >= 0)
+	if (np->fd >= 0) {
 		close(np->fd);
+		cstatd_fd_give();
+	}
 	free(np);
 }
 
@@ -64,8 +67,10 @@ static int open_for_pid(struct netdev_collector *nd, struct netdev_priv *np, int
 {
 	if (np->pid == pid && np->fd >= 0)
 		return 0;
-	if (np->fd >= 0)
+	if (np->fd >= 0) {
 		close(np->fd);
+		cstatd_fd_give();
+	}
 	np->fd = -1;
 	np->pid = pid;
 
@@ -76,9 +81,18 @@ static int open_for_pid(struct netdev_collector *nd, struct netdev_priv *np, int
 	if (!np->own_netns)
 		return -ENOENT;
 	snprintf(rel, sizeof(rel), "%d/net/dev", pid);
+	if (!cstatd_fd_take()) {
+		cstatd_complain(&nd->fd_complaint, CSTATD_LOG_ERROR,
+		                "open-files limit reached: network counters are not read for some "
+		                "containers; raise the limit (LimitNOFILE=, ulimit -n)",
+		                NULL);
+		return -EMFILE;
+	}
 	int fd = cstatd_fs_open_proc(nd->fs, rel, O_RDONLY);
-	if (fd < 0)
+	if (fd < 0) {
+		cstatd_fd_give();
 		return fd;
+	}
 	np->fd = fd;
 	return 0;
 }
@@ -108,6 +122,7 @@ void netdev_collector_sweep(struct netdev_collector *nd, struct cstatd_store *st
 			/* The process exited between cgroup.procs and now: try
 			 * again with the next sweep's first pid. */
 			close(np->fd);
+			cstatd_fd_give();
 			np->fd = -1;
 			np->pid = 0;
 			if (n != -ESRCH && n != -ENOENT)

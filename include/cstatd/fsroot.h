@@ -43,4 +43,18 @@ int cstatd_fs_open_proc(const struct cstatd_fsroot *fs, const char *rel, int fla
  */
 ssize_t cstatd_pread_all(int fd, char *buf, size_t cap);
 
+/*
+ * One budget for every descriptor the collectors keep open (cgroup files,
+ * net/dev), so the HTTP listener, the Docker client and /proc reads always
+ * have some left: past the budget files stay unread (and that is logged)
+ * instead of accept() failing with EMFILE. Sweep thread only.
+ * init: budget = RLIMIT_NOFILE minus a reserve of 256 (a quarter of a
+ * small limit). take: false when the budget is spent, else counts one.
+ */
+void cstatd_fd_budget_init(void);
+bool cstatd_fd_take(void);
+void cstatd_fd_give(void);
+size_t cstatd_fd_open_count(void);
+size_t cstatd_fd_budget(void);
+
 #endif
