@@ -275,26 +275,6 @@ static int fail(struct load *ld, const char *path, const char *fmt, ...)
 	return report(ld, &e);
 }
 
-static const char *jtype(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "an object";
-	case JSON_ARRAY:
-		return "an array";
-	case JSON_STRING:
-		return "a string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "a boolean";
-	default:
-		return "null";
-	}
-}
-
 /* The top-level keys: every option of the flag table, then ours. */
 static const char *const option_names[] = {
 #define X(field, name, metavar, kind, def, min, help) name,
@@ -305,30 +285,6 @@ static const char *const option_names[] = {
 
 static const char *const extra_keys[] = {"windows", "rules", "alertmanager"};
 
-static unsigned distance(const char *a, const char *b)
-{
-	unsigned row[64], la = (unsigned)strlen(a), lb = (unsigned)strlen(b);
-
-	if (la >= 63 || lb >= 63)
-		return 99;
-	for (unsigned j = 0; j <= lb; j++)
-		row[j] = j;
-	for (unsigned i = 1; i <= la; i++) {
-		unsigned prev = row[0];
-		row[0] = i;
-		for (unsigned j = 1; j <= lb; j++) {
-			unsigned cur = row[j], best = prev + (a[i - 1] != b[j - 1]);
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			prev = cur;
-		}
-	}
-	return row[lb];
-}
-
 static int unknown_top_key(struct load *ld, const char *key)
 {
 	const char *best = NULL;
@@ -337,7 +293,7 @@ static int unknown_top_key(struct load *ld, const char *key)
 	for (size_t i = 0; i < N_OPTION_NAMES + 3; i++) {
 		const char *cand =
 		    i < N_OPTION_NAMES ? option_names[i] : extra_keys[i - N_OPTION_NAMES];
-		unsigned d = distance(key, cand);
+		unsigned d = cstatd_edit_distance(key, cand);
 		/* "docker_host" for "docker-host" is the usual slip */
 		char alt[128];
 		snprintf(alt, sizeof(alt), "%s", key);
@@ -368,14 +324,15 @@ static int apply_option(struct load *ld, struct cstatd_options *o, const char *k
 		return fail(ld, key, "cannot be set inside a config file");
 	if (kind == OPT_FLAG) {
 		if (!json_is_boolean(v))
-			return fail(ld, key, "expected true or false, got %s", jtype(v));
+			return fail(ld, key, "expected true or false, got %s",
+			            cstatd_json_type_name(v));
 		val = json_is_true(v) ? "true" : "false";
 	} else {
 		if (!json_is_string(v))
 			return fail(ld, key, "expected %s, got %s",
 			            kind == OPT_DURATION ? "a duration string like \"1s\""
 			                                 : "a string",
-			            jtype(v));
+			            cstatd_json_type_name(v));
 		val = json_string_value(v);
 	}
 	if (cstatd_options_set(o, key, val, msg, sizeof(msg)) != 0) {
@@ -400,7 +357,8 @@ static int parse_windows(struct load *ld, const json_t *v, struct cstatd_config 
 	json_t *x;
 
 	if (!json_is_array(v))
-		return fail(ld, "windows", "expected an array of durations, got %s", jtype(v));
+		return fail(ld, "windows", "expected an array of durations, got %s",
+		            cstatd_json_type_name(v));
 	if (json_array_size(v) == 0)
 		return fail(ld, "windows", "needs at least one window");
 	c->n_windows = 0;
@@ -411,7 +369,7 @@ static int parse_windows(struct load *ld, const json_t *v, struct cstatd_config 
 		snprintf(p, sizeof(p), "windows[%zu]", i);
 		if (!json_is_string(x))
 			return fail(ld, p, "expected a duration string like \"5m\", got %s",
-			            jtype(x));
+			            cstatd_json_type_name(x));
 		if (cstatd_parse_duration_ms(json_string_value(x), &ms) != 0 || ms == 0)
 			return fail(
 			    ld, p, "\"%s\" is not a duration (e.g. 30s, 5m, 1h; units ms, s, m, h)",
@@ -437,7 +395,8 @@ static int parse_am(struct load *ld, const json_t *v, struct cstatd_am_config *a
 	json_t *x;
 
 	if (!json_is_object(v))
-		return fail(ld, "alertmanager", "expected an object, got %s", jtype(v));
+		return fail(ld, "alertmanager", "expected an object, got %s",
+		            cstatd_json_type_name(v));
 	json_object_foreach((json_t *)v, key, x)
 	{
 		char p[320];
@@ -452,7 +411,7 @@ static int parse_am(struct load *ld, const json_t *v, struct cstatd_am_config *a
 			if (!json_is_string(x) && !json_is_array(x))
 				return fail(ld, p,
 				            "expected a URL string or an array of them, got %s",
-				            jtype(x));
+				            cstatd_json_type_name(x));
 			if (n > CSTATD_AM_MAX_URLS)
 				return fail(ld, p, "too many Alertmanagers (at most %d)",
 				            CSTATD_AM_MAX_URLS);
@@ -466,7 +425,7 @@ static int parse_am(struct load *ld, const json_t *v, struct cstatd_am_config *a
 					snprintf(up, sizeof(up), "%s", p);
 				if (!json_is_string(u))
 					return fail(ld, up, "expected a URL string, got %s",
-					            jtype(u));
+					            cstatd_json_type_name(u));
 				const char *s = json_string_value(u);
 				size_t len = strlen(s);
 				if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
@@ -488,7 +447,7 @@ static int parse_am(struct load *ld, const json_t *v, struct cstatd_am_config *a
 		uint64_t ms;
 		if (!json_is_string(x))
 			return fail(ld, p, "expected a duration string like \"1m\", got %s",
-			            jtype(x));
+			            cstatd_json_type_name(x));
 		if (cstatd_parse_duration_ms(json_string_value(x), &ms) != 0 || ms == 0)
 			return fail(
 			    ld, p, "\"%s\" is not a duration (e.g. 30s, 5m, 1h; units ms, s, m, h)",
@@ -628,7 +587,8 @@ int cstatd_config_load(const char *path, int argc, char **argv, struct cstatd_co
 			goto out;
 		}
 		if (!json_is_object(root)) {
-			fail(&ld, "", "expected a JSON object at the top, got %s", jtype(root));
+			fail(&ld, "", "expected a JSON object at the top, got %s",
+			     cstatd_json_type_name(root));
 			goto out;
 		}
 		json_object_foreach(root, key, v)

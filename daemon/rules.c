@@ -95,7 +95,7 @@ static int fail(struct cstatd_cfg_error *e, const char *path, const char *fmt, .
 	return -EINVAL;
 }
 
-static const char *type_name(const json_t *v)
+const char *cstatd_json_type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
@@ -117,7 +117,7 @@ static const char *type_name(const json_t *v)
 }
 
 /* Levenshtein distance of two short strings (for "did you mean"). */
-static unsigned edit_distance(const char *a, const char *b)
+unsigned cstatd_edit_distance(const char *a, const char *b)
 {
 	unsigned row[64], la = (unsigned)strlen(a), lb = (unsigned)strlen(b);
 
@@ -167,7 +167,7 @@ static int check_keys(const json_t *obj, const char *path, const char *const *kn
 				ok = true;
 				break;
 			}
-			unsigned d = edit_distance(key, known[i]);
+			unsigned d = cstatd_edit_distance(key, known[i]);
 			if (d < best_d) {
 				best_d = d;
 				best = known[i];
@@ -195,7 +195,7 @@ static int get_string(const json_t *obj, const char *path, const char *key, cons
 		return 1;
 	if (!json_is_string(v)) {
 		join(p, sizeof(p), path, key);
-		return fail(e, p, "expected a string, got %s", type_name(v));
+		return fail(e, p, "expected a string, got %s", cstatd_json_type_name(v));
 	}
 	*out = json_string_value(v);
 	return 0;
@@ -220,7 +220,8 @@ static int get_duration(const json_t *obj, const char *path, const char *key, ui
 	if (rc < 0) {
 		json_t *v = json_object_get(obj, key);
 		join(p, sizeof(p), path, key);
-		return fail(e, p, "expected a duration string like \"5m\", got %s", type_name(v));
+		return fail(e, p, "expected a duration string like \"5m\", got %s",
+		            cstatd_json_type_name(v));
 	}
 	if (rc > 0)
 		return 1;
@@ -398,7 +399,7 @@ static int parse_match(const json_t *m, const char *path, struct cstatd_rule *r,
 	int rc;
 
 	if (!json_is_object(m))
-		return fail(e, path, "expected an object, got %s", type_name(m));
+		return fail(e, path, "expected an object, got %s", cstatd_json_type_name(m));
 	if ((rc = check_keys(m, path, keys, e)) != 0)
 		return rc;
 	if ((rc = get_glob(m, path, "name", r->match_name, sizeof(r->match_name), e)) < 0)
@@ -410,7 +411,8 @@ static int parse_match(const json_t *m, const char *path, struct cstatd_rule *r,
 		return 0;
 	join(p, sizeof(p), path, "labels");
 	if (!json_is_object(labels))
-		return fail(e, p, "expected an object of label globs, got %s", type_name(labels));
+		return fail(e, p, "expected an object of label globs, got %s",
+		            cstatd_json_type_name(labels));
 	const char *key;
 	json_t *v;
 	json_object_foreach(labels, key, v)
@@ -419,7 +421,8 @@ static int parse_match(const json_t *m, const char *path, struct cstatd_rule *r,
 		char kp[384];
 		snprintf(kp, sizeof(kp), "%s.%s", p, key);
 		if (!json_is_string(v))
-			return fail(e, kp, "expected a string (a glob), got %s", type_name(v));
+			return fail(e, kp, "expected a string (a glob), got %s",
+			            cstatd_json_type_name(v));
 		if (r->n_match_labels == CSTATD_RULE_MAX_MATCH_LABELS)
 			return fail(e, kp, "too many label matchers (at most %d)",
 			            CSTATD_RULE_MAX_MATCH_LABELS);
@@ -446,13 +449,14 @@ static int parse_labels(const json_t *obj, const char *path, struct cstatd_rule 
 	json_t *v;
 
 	if (!json_is_object(obj))
-		return fail(e, path, "expected an object of strings, got %s", type_name(obj));
+		return fail(e, path, "expected an object of strings, got %s",
+		            cstatd_json_type_name(obj));
 	json_object_foreach((json_t *)obj, key, v)
 	{
 		char kp[384];
 		snprintf(kp, sizeof(kp), "%s.%s", path, key);
 		if (!json_is_string(v))
-			return fail(e, kp, "expected a string, got %s", type_name(v));
+			return fail(e, kp, "expected a string, got %s", cstatd_json_type_name(v));
 		if (!valid_name(key) || strncmp(key, "__", 2) == 0)
 			return fail(e, kp, "not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)");
 		for (size_t i = 0; reserved_labels[i]; i++)
@@ -480,13 +484,14 @@ static int parse_annotations(const json_t *obj, const char *path, struct cstatd_
 	json_t *v;
 
 	if (!json_is_object(obj))
-		return fail(e, path, "expected an object of strings, got %s", type_name(obj));
+		return fail(e, path, "expected an object of strings, got %s",
+		            cstatd_json_type_name(obj));
 	json_object_foreach((json_t *)obj, key, v)
 	{
 		char kp[384];
 		snprintf(kp, sizeof(kp), "%s.%s", path, key);
 		if (!json_is_string(v))
-			return fail(e, kp, "expected a string, got %s", type_name(v));
+			return fail(e, kp, "expected a string, got %s", cstatd_json_type_name(v));
 		if (!valid_name(key))
 			return fail(e, kp, "not a valid annotation name ([a-zA-Z_][a-zA-Z0-9_]*)");
 		if (r->n_annotations == CSTATD_RULE_MAX_ANNOTATIONS)
@@ -566,7 +571,7 @@ static int parse_rule(const json_t *o, const char *path, struct cstatd_rule *r,
 	strcpy(r->match_image, "*");
 
 	if (!json_is_object(o))
-		return fail(e, path, "expected a rule object, got %s", type_name(o));
+		return fail(e, path, "expected a rule object, got %s", cstatd_json_type_name(o));
 	if ((rc = check_keys(o, path, rule_keys, e)) != 0)
 		return rc;
 
@@ -659,7 +664,7 @@ static int parse_rule(const json_t *o, const char *path, struct cstatd_rule *r,
 	if (!v)
 		return fail(e, path, "missing \"threshold\" (a number)");
 	if (!json_is_number(v))
-		return fail(e, p, "expected a number, got %s", type_name(v));
+		return fail(e, p, "expected a number, got %s", cstatd_json_type_name(v));
 	r->threshold = json_number_value(v);
 
 	/* relative_to, when_unlimited */
@@ -704,7 +709,7 @@ static int parse_rule(const json_t *o, const char *path, struct cstatd_rule *r,
 	join(p, sizeof(p), path, "clear");
 	if (v) {
 		if (!json_is_number(v))
-			return fail(e, p, "expected a number, got %s", type_name(v));
+			return fail(e, p, "expected a number, got %s", cstatd_json_type_name(v));
 		r->has_clear = true;
 		r->clear = json_number_value(v);
 		bool up = r->op == CSTATD_OP_GT || r->op == CSTATD_OP_GE;
@@ -783,7 +788,8 @@ int cstatd_rules_parse(const json_t *arr, const char *path, struct cstatd_rulese
 	int rc = 0;
 
 	if (!json_is_array(arr))
-		return fail(e, path, "expected an array of rules, got %s", type_name(arr));
+		return fail(e, path, "expected an array of rules, got %s",
+		            cstatd_json_type_name(arr));
 	n = json_array_size(arr);
 	if (n > CSTATD_RULES_MAX)
 		return fail(e, path, "too many rules (%zu; at most %d)", n, CSTATD_RULES_MAX);

@@ -94,6 +94,12 @@ struct cstatd_ruleset {
 
 void cstatd_ruleset_free(struct cstatd_ruleset *rs);
 
+/* Helpers shared with config.c for its error messages: "an object",
+ * "a string"... for a JSON value, and the Levenshtein distance of two short
+ * strings (for "did you mean"). */
+const char *cstatd_json_type_name(const json_t *v);
+unsigned cstatd_edit_distance(const char *a, const char *b);
+
 /*
  * Parses a JSON array of rules into `out` (caller frees with
  * cstatd_ruleset_free). `path` names the array in errors ("rules").
