@@ -31,6 +31,7 @@ container per second is created and removed --churn-lifetime s later for
 
 import argparse
 import concurrent.futures
+import json
 import os
 import re
 import sys
@@ -111,6 +112,15 @@ def start_containers(d, n, workers=4):
     return ids
 
 
+def alerts_active(port):
+    """Pending + firing alerts on /alerts (None when cstatd has no such page)."""
+    try:
+        status, _, body = bl.http_get(port, "/alerts", timeout=5)
+        return len(json.loads(body).get("alerts", [])) if status == 200 else None
+    except Exception:  # noqa: BLE001 - older cstatd, bad JSON
+        return None
+
+
 def cstatd_phase(args, d, side, mode, n):
     cargs = ["--interval", "1s", "--docker-host", d.host_url, "--docker-stats", mode] \
         + args.cstatd_arg
@@ -151,8 +161,10 @@ def cstatd_phase(args, d, side, mode, n):
                "startup_docker_cpu_s": startup, "startup_window_s": round(startup_s, 1),
                "docker_up": bl.metric_value(text, "cstatd_docker_up"),
                "samples": bl.count_samples(text),
-               "collect_errors": sum(float(x) for x in re.findall(
-                   r'^cstatd_collect_errors_total\{[^}]*\} (\S+)$', text, re.M))}
+               "collect_errors": {m[0]: float(m[1]) for m in re.findall(
+                   r'^cstatd_collect_errors_total\{source="([^"]*)"\} (\S+)$', text, re.M)},
+               "alerts_active": alerts_active(c.port),
+               "tracked": len(bl.tracked_ids(text))}
     return rec
 
 
