@@ -316,6 +316,7 @@ static int apply_option(struct load *ld, struct cstatd_options *o, const char *k
 {
 	enum cstatd_opt_kind kind;
 	char msg[512];
+	char num[32];
 	const char *val;
 
 	if (cstatd_options_kind(key, &kind) != 0)
@@ -327,6 +328,12 @@ static int apply_option(struct load *ld, struct cstatd_options *o, const char *k
 			return fail(ld, key, "expected true or false, got %s",
 			            cstatd_json_type_name(v));
 		val = json_is_true(v) ? "true" : "false";
+	} else if (kind == OPT_UINT) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return fail(ld, key, "expected a whole number, got %s",
+			            cstatd_json_type_name(v));
+		snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+		val = num;
 	} else {
 		if (!json_is_string(v))
 			return fail(ld, key, "expected %s, got %s",
@@ -701,6 +708,8 @@ static const char *kind_doc(enum cstatd_opt_kind k)
 		return "string (`debug`, `info`, `warn`, `error`)";
 	case OPT_STATS:
 		return "string (`auto`, `always`, `never`)";
+	case OPT_UINT:
+		return "integer";
 	case OPT_STRING:
 		return "string";
 	}

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,6 +140,30 @@ static int apply(struct cstatd_options *o, const struct option_def *d, const cha
 			return -EINVAL;
 		}
 		*(int *)dst = (int)lvl;
+		return 0;
+	}
+	case OPT_UINT: {
+		/* Digits only: strtoull alone would take spaces, signs and wrap. */
+		uint64_t n = 0;
+		const char *c = val;
+		bool bad = !*c;
+		for (; *c && !bad; c++) {
+			uint64_t digit = (uint64_t)(*c - '0');
+			if (*c < '0' || *c > '9' || n > (UINT64_MAX - digit) / 10)
+				bad = true;
+			else
+				n = n * 10 + digit;
+		}
+		if (bad) {
+			snprintf(err, err_len, "--%s: '%s' is not a whole number", d->name, val);
+			return -EINVAL;
+		}
+		if (n < d->min_ms) {
+			snprintf(err, err_len, "--%s: '%s' is too small (at least %llu)", d->name,
+			         val, (unsigned long long)d->min_ms);
+			return -EINVAL;
+		}
+		*(uint64_t *)dst = n;
 		return 0;
 	}
 	case OPT_STATS:

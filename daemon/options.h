@@ -20,9 +20,11 @@ enum cstatd_opt_kind {
 	OPT_FLAG,     /* boolean switch, no value */
 	OPT_LOGLEVEL, /* debug|info|warn|error */
 	OPT_STATS,    /* auto|always|never */
+	OPT_UINT,     /* a whole number >= minimum (stored as uint64_t) */
 };
 
-/* X(field, flag name, metavar, kind, default, minimum (durations, ms), help) */
+/* X(field, flag name, metavar, kind, default, minimum (durations: ms; OPT_UINT: the
+ * smallest accepted number), help) */
 #define CSTATD_OPTIONS(X)                                                                         \
 	X(listen, "listen", "ADDR:PORT", OPT_LISTEN, ":9338", 0,                                  \
 	  "address and port to serve HTTP on (\":9338\" = all addresses)")                        \
@@ -54,7 +56,24 @@ enum cstatd_opt_kind {
 	  "JSON configuration file: every flag, alert rules, Alertmanager "                       \
 	  "(docs/configuration.md)")                                                              \
 	X(web_enable_lifecycle, "web.enable-lifecycle", NULL, OPT_FLAG, "", 0,                    \
-	  "accept POST /-/reload to reload the configuration file (as SIGHUP does)")
+	  "accept POST /-/reload to reload the configuration file (as SIGHUP does)")               \
+	X(web_config_file, "web.config.file", "FILE", OPT_PATH, "", 0,                            \
+	  "TLS and basic-auth settings, Prometheus exporter-toolkit YAML format "                 \
+	  "(docs/reliability.md)")                                                                \
+	X(web_max_connections, "web.max-connections", "N", OPT_UINT, "64", 1,                     \
+	  "most HTTP connections served at once; more are refused at accept")                     \
+	X(web_timeout, "web.timeout", "DURATION", OPT_DURATION, "10s", 1000,                      \
+	  "an HTTP connection idle this long is closed (slow clients, slowloris)")                \
+	X(web_max_header_bytes, "web.max-header-bytes", "BYTES", OPT_UINT, "8192", 1024,          \
+	  "largest request line + headers accepted; larger requests get 431")                     \
+	X(web_max_url_length, "web.max-url-length", "BYTES", OPT_UINT, "1024", 64,                \
+	  "longest request URL accepted; longer ones get 414")                                    \
+	X(max_containers, "max-containers", "N", OPT_UINT, "5000", 1,                             \
+	  "most containers tracked at once; more are dropped, counted in "                        \
+	  "cstatd_containers_dropped_total and logged once")                                      \
+	X(max_label_length, "max-label-length", "BYTES", OPT_UINT, "512", 16,                     \
+	  "label values longer than this are cut (UTF-8 safe) so one bad name cannot bloat "      \
+	  "every scrape")
 
 struct cstatd_options {
 	char listen[256];
@@ -71,6 +90,13 @@ struct cstatd_options {
 	uint64_t docker_tombstone; /* ms */
 	char config[4096];
 	bool web_enable_lifecycle;
+	char web_config_file[4096];
+	uint64_t web_max_connections;
+	uint64_t web_timeout; /* ms */
+	uint64_t web_max_header_bytes;
+	uint64_t web_max_url_length;
+	uint64_t max_containers;
+	uint64_t max_label_length;
 	/* Not in the table: the argument of the --health-check action. */
 	char health_check_url[1024];
 };

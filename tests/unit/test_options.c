@@ -363,6 +363,33 @@ static void test_errors_enums(void **state)
 	parse_err(ARGS("--docker-stats="), "--docker-stats", NULL);
 }
 
+static void test_uint_options(void **state)
+{
+	(void)state;
+	struct cstatd_options o;
+	parse_ok(&o, ARGS("--max-containers=7", "--web.max-connections", "1000",
+	                  "--max-label-length=16", "--web.max-header-bytes=1024",
+	                  "--web.max-url-length=18446744073709551615", "--web.timeout=2s"));
+	assert_int_equal(o.max_containers, 7);
+	assert_int_equal(o.web_max_connections, 1000);
+	assert_int_equal(o.max_label_length, 16);
+	assert_int_equal(o.web_max_header_bytes, 1024);
+	assert_true(o.web_max_url_length == UINT64_MAX);
+	assert_int_equal(o.web_timeout, 2000);
+	parse_ok(&o, ARGS("--log-level=info"));
+	assert_int_equal(o.max_containers, 5000);
+	assert_int_equal(o.web_max_connections, 64);
+	parse_err(ARGS("--max-containers=0"), "--max-containers", "at least 1");
+	parse_err(ARGS("--max-containers=-1"), "--max-containers", "not a whole number");
+	parse_err(ARGS("--max-containers= 5"), "--max-containers", "not a whole number");
+	parse_err(ARGS("--max-containers="), "--max-containers", "not a whole number");
+	parse_err(ARGS("--max-containers=5k"), "--max-containers", "not a whole number");
+	parse_err(ARGS("--web.max-url-length=18446744073709551616"), "--web.max-url-length",
+	          "not a whole number");
+	parse_err(ARGS("--web.max-header-bytes=100"), "--web.max-header-bytes", "at least 1024");
+	parse_err(ARGS("--web.timeout=500ms"), "--web.timeout", "at least 1s");
+}
+
 static void test_errors_too_long(void **state)
 {
 	(void)state;
@@ -516,6 +543,7 @@ int main(void)
 	    cmocka_unit_test(test_errors_durations),
 	    cmocka_unit_test(test_errors_listen),
 	    cmocka_unit_test(test_errors_enums),
+	    cmocka_unit_test(test_uint_options),
 	    cmocka_unit_test(test_errors_too_long),
 	    cmocka_unit_test(test_error_buffer),
 	    cmocka_unit_test(test_parse_listen),
