@@ -344,6 +344,7 @@ out:
 	netdev_collector_free(nd);
 	cg_collector_free(cg);
 	renderer_free(renderer);
+	render_derive_shutdown();
 	cstatd_store_free(store);
 	cstatd_snapshot_shutdown();
 	cstatd_devnames_free();

@@ -100,6 +100,7 @@ struct cstatd_snapshot *cstatd_snapshot_begin(void)
 				break;
 			for (int v = 0; v < CSTATD_BODY_VARIANTS; v++)
 				cstatd_buf_init(&pool[i]->body[v], BODY_LIMIT);
+			pthread_mutex_init(&pool[i]->derive_lock, NULL);
 			s = pool[i];
 		} else if (pool[i] != current && atomic_load(&pool[i]->refs) == 0) {
 			s = pool[i];
@@ -113,6 +114,7 @@ struct cstatd_snapshot *cstatd_snapshot_begin(void)
 			s->body[v].overflow = false;
 		}
 		s->n_entries = 0;
+		s->n_spans = 0;
 	}
 	return s;
 }
@@ -135,6 +137,8 @@ void cstatd_snapshot_shutdown(void)
 		for (int v = 0; v < CSTATD_BODY_VARIANTS; v++)
 			cstatd_buf_free(&pool[i]->body[v]);
 		free(pool[i]->entries);
+		free(pool[i]->spans);
+		pthread_mutex_destroy(&pool[i]->derive_lock);
 		free(pool[i]);
 		pool[i] = NULL;
 	}
@@ -160,6 +164,18 @@ bool cstatd_snapshot_wanted(enum cstatd_variant v)
 	if (v == CSTATD_BODY_TEXT || v == CSTATD_BODY_ALERTS_JSON || v == CSTATD_BODY_RULES_JSON)
 		return true;
 	return atomic_load(&wanted_until[v]) > mono_seconds();
+}
+
+int cstatd_snapshot_reserve_spans(struct cstatd_snapshot *s, size_t n)
+{
+	if (n <= s->cap_spans)
+		return 0;
+	struct cstatd_span *sp = realloc(s->spans, n * sizeof(*sp));
+	if (!sp)
+		return -ENOMEM;
+	s->spans = sp;
+	s->cap_spans = n;
+	return 0;
 }
 
 int cstatd_snapshot_add_entry(struct cstatd_snapshot *s, const char *key, const char *name,

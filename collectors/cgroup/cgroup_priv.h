@@ -45,6 +45,7 @@ struct cg_priv {
 	int dirfd;
 	int fds[CG_FILE_COUNT]; /* -1 = not open; see absent */
 	uint32_t absent;        /* bit per file: ENOENT at last open attempt */
+	uint32_t rescans;       /* rescans seen since attached (absent-file retries) */
 	uint64_t gen;           /* discovery generation that last saw it */
 	bool parse_failed[CG_FILE_COUNT];
 };

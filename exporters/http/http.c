@@ -16,6 +16,7 @@
 #include "daemon/options.h"
 #include "exporters/http/http.h"
 #include "exporters/http/negotiate.h"
+#include "exporters/prometheus/render.h"
 
 #define CT_TEXT "text/plain; version=0.0.4; charset=utf-8"
 #define CT_OM "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -64,7 +65,6 @@ static enum MHD_Result serve_metrics(struct MHD_Connection *conn)
 
 	enum cstatd_variant plain = om ? CSTATD_BODY_OM : CSTATD_BODY_TEXT;
 	enum cstatd_variant want = gz ? (om ? CSTATD_BODY_OM_GZ : CSTATD_BODY_TEXT_GZ) : plain;
-	cstatd_snapshot_want(want);
 	atomic_fetch_add_explicit(&cstatd_stats.scrapes, 1, memory_order_relaxed);
 
 	struct cstatd_snapshot *snap = cstatd_snapshot_acquire();
@@ -72,13 +72,12 @@ static enum MHD_Result serve_metrics(struct MHD_Connection *conn)
 		return send_static(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "first sweep not complete\n",
 		                   "text/plain; charset=utf-8");
 
-	/* A variant asked for less than a sweep ago is not rendered yet:
-	 * fall back to plain text, then to identity encoding. */
+	/* OpenMetrics and gzip are derived from this sweep's text body by the
+	 * first request that wants them; should that fail (memory), fall back
+	 * to the format, then the encoding, that is there. */
 	enum cstatd_variant v = want;
-	if (!snap->has[v])
-		v = snap->has[plain] ? plain : CSTATD_BODY_TEXT;
-	if (!snap->has[v] && snap->has[CSTATD_BODY_TEXT_GZ] && gz)
-		v = CSTATD_BODY_TEXT_GZ;
+	if (render_derive(snap, v) != 0)
+		v = render_derive(snap, plain) == 0 ? plain : CSTATD_BODY_TEXT;
 	bool is_om = v == CSTATD_BODY_OM || v == CSTATD_BODY_OM_GZ;
 	bool is_gz = v == CSTATD_BODY_TEXT_GZ || v == CSTATD_BODY_OM_GZ;
 

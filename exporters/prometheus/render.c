@@ -2,6 +2,14 @@
 /*
  * Prometheus text 0.0.4 and OpenMetrics 1.0 rendering of the store.
  *
+ * The sweep renders the text body once, noting where each family's samples
+ * sit. The sample lines are the same bytes in both formats, so the
+ * OpenMetrics body is derived from the text body (its own HELP/TYPE lines +
+ * the same sample spans + "# EOF"), and gzip copies are compressed from the
+ * finished bodies — both on demand, by the first request of a sweep that
+ * wants them (render_derive), at most once per sweep. A Prometheus scraping
+ * every 15 s thus costs one derivation per scrape, not one per sweep.
+ *
  * Families are emitted in the order of CSTATD_FAMILIES (families.h), each
  * with its HELP/TYPE lines and then the samples of every container, so a
  * family is always contiguous. No sample carries a timestamp. Limits that
@@ -10,6 +18,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +37,6 @@ struct renderer {
 	size_t *label_len;
 	size_t label_slots;
 	struct selfstat self;
-	z_stream z;
-	bool z_ready;
 };
 
 /* One render pass. */
@@ -90,6 +97,33 @@ static void put_usec(struct cstatd_buf *b, uint64_t usec)
 	put(b, frac, 7);
 }
 
+/* m · 10^-decimals as a decimal, trailing fraction zeros dropped: "12.5", "3". */
+static void put_fixed(struct cstatd_buf *b, int64_t m, int decimals)
+{
+	char frac[8];
+	uint64_t a = m < 0 ? (uint64_t)0 - (uint64_t)m : (uint64_t)m;
+	uint64_t div = 1;
+	for (int i = 0; i < decimals; i++)
+		div *= 10;
+	if (m < 0)
+		put(b, "-", 1);
+	put_u64(b, a / div);
+	uint64_t f = a % div;
+	int n = decimals;
+	while (n > 0 && f % 10 == 0) {
+		f /= 10;
+		n--;
+	}
+	if (n == 0)
+		return;
+	frac[0] = '.';
+	for (int i = n; i >= 1; i--) {
+		frac[i] = (char)('0' + f % 10);
+		f /= 10;
+	}
+	put(b, frac, (size_t)n + 1);
+}
+
 static void put_double(struct cstatd_buf *b, double d)
 {
 	char tmp[40];
@@ -101,11 +135,29 @@ static void put_double(struct cstatd_buf *b, double d)
 		puts_(b, d > 0 ? "+Inf" : "-Inf");
 		return;
 	}
+	/* Fast path (most values are whole, or whole milli/microseconds): d is
+	 * exactly the double nearest m / 10^k for an integer m, which is also
+	 * what strtod makes of the decimal m·10^-k, so writing that decimal
+	 * reads back as d. IEEE division is correctly rounded, so the check
+	 * (double)m / scale == d is exact. */
+	static const double scales[] = {1.0, 1e3, 1e6};
+	for (int k = 0; k < 3 && fabs(d) < 1e15; k++) {
+		double m = d * scales[k];
+		if (fabs(m) < 9e15 && m == (double)(int64_t)m && (double)(int64_t)m / scales[k] == d) {
+			put_fixed(b, (int64_t)m, 3 * k);
+			return;
+		}
+	}
 	/* Shortest of %.15g/%.17g that reads back exactly. */
 	snprintf(tmp, sizeof(tmp), "%.15g", d);
 	if (strtod(tmp, NULL) != d)
 		snprintf(tmp, sizeof(tmp), "%.17g", d);
 	puts_(b, tmp);
+}
+
+void render_put_double(struct cstatd_buf *b, double d)
+{
+	put_double(b, d);
 }
 
 /* Length of the valid UTF-8 sequence at s, or 0 when invalid: no overlong
@@ -582,14 +634,14 @@ static void emit_container(struct ctx *x, enum fam_id id, const struct fam_def *
 	case FAM_START_TIME:
 		if (c->start_time > 0) {
 			sample_start(x, f->name, ci, NULL, NULL, NULL, NULL);
-			put_double(b, c->start_time);
+			put_double(b, round(c->start_time * 1000) / 1000); /* ms */
 			nl(b);
 		}
 		break;
 	case FAM_LAST_SEEN:
 		if (c->last_seen > 0) {
 			sample_start(x, f->name, ci, NULL, NULL, NULL, NULL);
-			put_double(b, c->last_seen);
+			put_double(b, round(c->last_seen * 1000) / 1000); /* ms */
 			nl(b);
 		}
 		break;
@@ -850,12 +902,14 @@ static void emit_self(struct ctx *x, enum fam_id id, const struct fam_def *f)
 	}
 }
 
-static void render_pass(struct ctx *x)
+/* Text pass; spans[id] gets where family id's samples are. */
+static void render_pass(struct ctx *x, struct cstatd_span *spans)
 {
 	size_t n = cstatd_store_count(x->st);
 	for (int id = 0; id < FAM_COUNT; id++) {
 		const struct fam_def *f = &cstatd_families[id];
 		family_header(x, f);
+		spans[id].off = x->b->len;
 		for (size_t ci = 0; ci < n && f->scope != SCOPE_SELF; ci++) {
 			struct cstatd_container *c = cstatd_store_at(x->st, ci);
 			if (f->scope == SCOPE_CONTAINER)
@@ -865,37 +919,112 @@ static void render_pass(struct ctx *x)
 		}
 		if (f->scope == SCOPE_SELF)
 			emit_self(x, (enum fam_id)id, f);
+		spans[id].len = x->b->len - spans[id].off;
 	}
-	if (x->om)
-		puts_(x->b, "# EOF\n");
 }
 
 /* ------------------------------------------------------------------ */
 /* gzip                                                                */
 /* ------------------------------------------------------------------ */
 
-static int gzip_into(struct renderer *r, const struct cstatd_buf *in, struct cstatd_buf *out)
+/* One deflate stream for every derivation (they are serialised by
+ * derive_lock): set up once, reset per use, so nothing is allocated per
+ * sweep. Level 1: speed matters more than the last few percent of size. */
+static pthread_mutex_t derive_lock = PTHREAD_MUTEX_INITIALIZER;
+static z_stream dz;
+static bool dz_ready;
+
+static int gzip_into(const struct cstatd_buf *in, struct cstatd_buf *out)
 {
-	if (!r->z_ready) {
-		/* Level 1: the body is compressed once per sweep; speed matters
-		 * more than the last few percent of size. windowBits 15+16 = gzip. */
-		if (deflateInit2(&r->z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+	if (!dz_ready) {
+		/* windowBits 15+16 = a gzip wrapper. */
+		if (deflateInit2(&dz, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 			return -ENOMEM;
-		r->z_ready = true;
+		dz_ready = true;
 	} else {
-		deflateReset(&r->z);
+		deflateReset(&dz);
 	}
-	size_t bound = deflateBound(&r->z, in->len);
+	size_t bound = deflateBound(&dz, in->len);
+	out->len = 0;
 	if (cstatd_buf_reserve(out, bound) != 0)
 		return -E2BIG;
-	r->z.next_in = (unsigned char *)in->data;
-	r->z.avail_in = (unsigned)in->len;
-	r->z.next_out = (unsigned char *)out->data;
-	r->z.avail_out = (unsigned)bound;
-	if (deflate(&r->z, Z_FINISH) != Z_STREAM_END)
+	dz.next_in = (unsigned char *)in->data;
+	dz.avail_in = (unsigned)in->len;
+	dz.next_out = (unsigned char *)out->data;
+	dz.avail_out = (unsigned)bound;
+	if (deflate(&dz, Z_FINISH) != Z_STREAM_END)
 		return -EIO;
-	out->len = bound - r->z.avail_out;
+	out->len = bound - dz.avail_out;
 	return 0;
+}
+
+/* OpenMetrics = its own HELP/TYPE lines + the text body's sample spans. */
+static int derive_om(struct cstatd_snapshot *s)
+{
+	const struct cstatd_buf *text = &s->body[CSTATD_BODY_TEXT];
+	struct cstatd_buf *b = &s->body[CSTATD_BODY_OM];
+	struct ctx x = {.b = b, .om = true};
+
+	if (s->n_spans != FAM_COUNT)
+		return -ENOENT;
+	b->len = 0;
+	b->overflow = false;
+	if (cstatd_buf_reserve(b, text->len + 4096) != 0)
+		return -E2BIG;
+	for (int id = 0; id < FAM_COUNT; id++) {
+		family_header(&x, &cstatd_families[id]);
+		put(b, text->data + s->spans[id].off, s->spans[id].len);
+	}
+	puts_(b, "# EOF\n");
+	return b->overflow ? -E2BIG : 0;
+}
+
+static int derive_locked(struct cstatd_snapshot *s, enum cstatd_variant v)
+{
+	int rc;
+	if (atomic_load(&s->has[v]))
+		return 0;
+	switch (v) {
+	case CSTATD_BODY_OM:
+		if (!atomic_load(&s->has[CSTATD_BODY_TEXT]))
+			return -ENOENT;
+		rc = derive_om(s);
+		break;
+	case CSTATD_BODY_TEXT_GZ:
+		if (!atomic_load(&s->has[CSTATD_BODY_TEXT]))
+			return -ENOENT;
+		rc = gzip_into(&s->body[CSTATD_BODY_TEXT], &s->body[v]);
+		break;
+	case CSTATD_BODY_OM_GZ:
+		rc = derive_locked(s, CSTATD_BODY_OM);
+		if (rc == 0)
+			rc = gzip_into(&s->body[CSTATD_BODY_OM], &s->body[v]);
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (rc == 0)
+		atomic_store(&s->has[v], true);
+	return rc;
+}
+
+int render_derive(struct cstatd_snapshot *s, enum cstatd_variant v)
+{
+	if (atomic_load(&s->has[v]))
+		return 0;
+	pthread_mutex_lock(&derive_lock);
+	int rc = derive_locked(s, v);
+	pthread_mutex_unlock(&derive_lock);
+	return rc;
+}
+
+void render_derive_shutdown(void)
+{
+	pthread_mutex_lock(&derive_lock);
+	if (dz_ready)
+		deflateEnd(&dz);
+	dz_ready = false;
+	pthread_mutex_unlock(&derive_lock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -914,8 +1043,6 @@ void renderer_free(struct renderer *r)
 {
 	if (!r)
 		return;
-	if (r->z_ready)
-		deflateEnd(&r->z);
 	cstatd_buf_free(&r->labels);
 	free(r->label_off);
 	free(r->label_len);
@@ -928,32 +1055,15 @@ int renderer_render(struct renderer *r, struct cstatd_store *st, const struct re
 	int rc = prepare_labels(r, st);
 	if (rc != 0)
 		return rc;
+	if (cstatd_snapshot_reserve_spans(out, FAM_COUNT) != 0)
+		return -ENOMEM;
 	selfstat_read(&r->self);
 
-	static const struct {
-		enum cstatd_variant plain, gz;
-		bool om;
-	} kinds[] = {{CSTATD_BODY_TEXT, CSTATD_BODY_TEXT_GZ, false},
-	             {CSTATD_BODY_OM, CSTATD_BODY_OM_GZ, true}};
-
-	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-		bool want_plain = cstatd_snapshot_wanted(kinds[k].plain);
-		bool want_gz = cstatd_snapshot_wanted(kinds[k].gz);
-		if (!want_plain && !want_gz)
-			continue;
-		struct ctx x = {.r = r,
-		                .b = &out->body[kinds[k].plain],
-		                .om = kinds[k].om,
-		                .st = st,
-		                .self = self};
-		render_pass(&x);
-		if (x.b->overflow) {
-			rc = -E2BIG;
-			continue;
-		}
-		out->has[kinds[k].plain] = true;
-		if (want_gz && gzip_into(r, x.b, &out->body[kinds[k].gz]) == 0)
-			out->has[kinds[k].gz] = true;
-	}
-	return rc;
+	struct ctx x = {.r = r, .b = &out->body[CSTATD_BODY_TEXT], .st = st, .self = self};
+	render_pass(&x, out->spans);
+	if (x.b->overflow)
+		return -E2BIG;
+	out->n_spans = FAM_COUNT;
+	atomic_store(&out->has[CSTATD_BODY_TEXT], true);
+	return 0;
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Renders the Prometheus exposition of the whole store, once per sweep, on
- * the sweep thread: text 0.0.4 always, OpenMetrics 1.0 and gzip copies only
- * while some client asked for them. The renderer keeps its scratch buffers
- * between sweeps, so steady-state rendering allocates nothing.
+ * the sweep thread: text 0.0.4. OpenMetrics 1.0 and gzip copies are derived
+ * from it by the first request of a sweep that asks for them (render_derive).
+ * Buffers keep their capacity between sweeps, so steady-state rendering
+ * allocates nothing.
  */
 #ifndef CSTATD_RENDER_H
 #define CSTATD_RENDER_H
@@ -43,15 +44,27 @@ struct renderer;
 struct renderer *renderer_new(void);
 void renderer_free(struct renderer *r);
 
-/* Renders every wanted variant into `out` (which the caller then publishes).
- * Returns 0, or -ENOMEM/-E2BIG when a body could not be completed (the
- * variant is then marked absent). */
+/* Renders the text body and its family spans into `out` (which the caller
+ * then publishes). Returns 0, or -ENOMEM/-E2BIG when the body could not be
+ * completed (it is then marked absent). */
 int renderer_render(struct renderer *r, struct cstatd_store *st, const struct render_self *self,
                     struct cstatd_snapshot *out);
+
+/* Any thread: makes variant v (CSTATD_BODY_OM, _TEXT_GZ, _OM_GZ) of a
+ * published snapshot available, deriving it from the text body unless an
+ * earlier request already did. Serialised; at most once per snapshot and
+ * variant. Returns 0, or a negative errno (the variant stays absent). */
+int render_derive(struct cstatd_snapshot *s, enum cstatd_variant v);
+/* At exit, after the HTTP server has stopped. */
+void render_derive_shutdown(void);
 
 /* Escapes a label value (\\, \", \n; invalid UTF-8 bytes become U+FFFD)
  * into `b`. Exposed for the exposition unit tests. */
 void render_escape_label_value(struct cstatd_buf *b, const char *s);
+/* Writes a sample value that reads back (strtod) as exactly d: NaN, +Inf,
+ * -Inf, else the shortest of a fixed-point form and %.15g/%.17g. Exposed
+ * for the unit tests. */
+void render_put_double(struct cstatd_buf *b, double d);
 /* Escapes HELP text for 0.0.4 (\\, \n) or OpenMetrics (also \"). */
 void render_escape_help(struct cstatd_buf *b, const char *s, bool openmetrics);
 

@@ -9,6 +9,7 @@
 #ifndef CSTATD_SNAPSHOT_H
 #define CSTATD_SNAPSHOT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -47,14 +48,29 @@ struct cstatd_snapshot_entry {
 	size_t off, len;
 };
 
+/* Where one metric family's sample lines sit in the plain-text body (after
+ * its # HELP and # TYPE lines). The OpenMetrics body is derived from these. */
+struct cstatd_span {
+	size_t off, len;
+};
+
 struct cstatd_snapshot {
 	_Atomic int refs;
-	bool has[CSTATD_BODY_VARIANTS];
+	/* Set by the sweep before publishing; the derived variants (OpenMetrics,
+	 * gzip) are set later by the first request that needs them, under
+	 * derive_lock, hence atomic. */
+	_Atomic bool has[CSTATD_BODY_VARIANTS];
 	struct cstatd_buf body[CSTATD_BODY_VARIANTS];
+	struct cstatd_span *spans; /* one per metric family; capacity kept */
+	size_t n_spans, cap_spans;
+	pthread_mutex_t derive_lock;
 	struct cstatd_snapshot_entry *entries; /* capacity kept between sweeps */
 	size_t n_entries, cap_entries;
 	double sweep_time; /* unix seconds */
 };
+
+/* Makes room for n spans (kept between sweeps). Returns 0 or -ENOMEM. */
+int cstatd_snapshot_reserve_spans(struct cstatd_snapshot *s, size_t n);
 
 /* Appends an entry, growing the array. Returns 0 or -ENOMEM. */
 int cstatd_snapshot_add_entry(struct cstatd_snapshot *s, const char *key, const char *name,
@@ -73,8 +89,9 @@ void cstatd_snapshot_publish(struct cstatd_snapshot *s);
 /* Frees the pool at exit (no request may be in flight). */
 void cstatd_snapshot_shutdown(void);
 
-/* HTTP: a client asked for a variant; the sweep renders variants other than
- * plain text only while they were asked for in the last minute. */
+/* HTTP: a client asked for a variant; the sweep renders the containers JSON
+ * only while it was asked for in the last minute. (The metrics variants other
+ * than plain text are derived on demand instead: render_derive.) */
 void cstatd_snapshot_want(enum cstatd_variant v);
 bool cstatd_snapshot_wanted(enum cstatd_variant v);
 

@@ -13,6 +13,8 @@
  * OpenMetrics' `# EOF`. Values are then checked exactly.
  */
 #include <errno.h>
+#include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -1375,11 +1377,16 @@ static void test_openmetrics(void **state)
 	struct cstatd_store *st = build_store();
 	struct renderer *r = renderer_new();
 	assert_non_null(r);
-	cstatd_snapshot_want(CSTATD_BODY_OM);
 	struct cstatd_snapshot *snap = render(r, st, NULL);
 
+	/* Derived on demand from the text body, once. */
 	assert_true(snap->has[CSTATD_BODY_TEXT]);
+	assert_false(snap->has[CSTATD_BODY_OM]);
+	assert_int_equal(render_derive(snap, CSTATD_BODY_OM), 0);
 	assert_true(snap->has[CSTATD_BODY_OM]);
+	size_t om_len = snap->body[CSTATD_BODY_OM].len;
+	assert_int_equal(render_derive(snap, CSTATD_BODY_OM), 0);
+	assert_int_equal(snap->body[CSTATD_BODY_OM].len, om_len);
 
 	struct expo om, text;
 	parse_variant(&om, snap, CSTATD_BODY_OM);
@@ -1455,17 +1462,108 @@ static void test_gzip(void **state)
 	struct cstatd_store *st = build_store();
 	struct renderer *r = renderer_new();
 	assert_non_null(r);
-	cstatd_snapshot_want(CSTATD_BODY_TEXT_GZ);
-	cstatd_snapshot_want(CSTATD_BODY_OM_GZ);
 
-	/* Several times with the same renderer: the deflate stream is reset and reused. */
+	/* Several sweeps: the deflate stream is reset and reused. OM_GZ first:
+	 * it derives the OpenMetrics body on the way. */
 	for (int round = 0; round < 3; round++) {
 		struct cstatd_snapshot *snap = render(r, st, NULL);
+		assert_int_equal(render_derive(snap, CSTATD_BODY_OM_GZ), 0);
+		assert_int_equal(render_derive(snap, CSTATD_BODY_TEXT_GZ), 0);
 		for (int v = 0; v <= CSTATD_BODY_OM_GZ; v++) /* the metrics bodies */
 			assert_true(snap->has[v]);
 		gunzip_equal(&snap->body[CSTATD_BODY_TEXT_GZ], &snap->body[CSTATD_BODY_TEXT]);
 		gunzip_equal(&snap->body[CSTATD_BODY_OM_GZ], &snap->body[CSTATD_BODY_OM]);
 	}
+	renderer_free(r);
+	cstatd_store_free(st);
+}
+
+static void expect_double(double d, const char *text)
+{
+	struct cstatd_buf b;
+	cstatd_buf_init(&b, 1 << 20);
+	render_put_double(&b, d);
+	cstatd_buf_append(&b, "", 1);
+	assert_true(b.len > 1);
+	if (text && strcmp(b.data, text) != 0)
+		fail_msg("%.17g written as %s, want %s", d, b.data, text);
+	if (!isnan(d) && strtod(b.data, NULL) != d)
+		fail_msg("%.17g written as %s, which reads back as %.17g", d, b.data,
+		         strtod(b.data, NULL));
+	cstatd_buf_free(&b);
+}
+
+/* Every value reads back bit for bit; the fixed-point fast path writes the
+ * short forms. */
+static void test_put_double(void **state)
+{
+	(void)state;
+	expect_double(0, "0");
+	expect_double(-0.0, "0");
+	expect_double(3, "3");
+	expect_double(-42, "-42");
+	expect_double(0.5, "0.5");
+	expect_double(12.25, "12.25");
+	expect_double(0.001, "0.001");
+	expect_double(1764080000.123, "1764080000.123");
+	expect_double(0.000001, "0.000001");
+	expect_double(-2.000005, "-2.000005");
+	expect_double(1e15, "1e+15");
+	expect_double(0.1 + 0.2, "0.30000000000000004");
+	expect_double(1.0 / 3, "0.33333333333333331");
+	expect_double(NAN, "NaN");
+	expect_double(INFINITY, "+Inf");
+	expect_double(-INFINITY, "-Inf");
+	expect_double(9007199254740993.0, NULL);
+	expect_double(1e-300, NULL);
+	expect_double(123456789.000001, NULL);
+	/* Random doubles of every magnitude, and random milli/micro values. */
+	srand(7);
+	for (int i = 0; i < 200000; i++) {
+		uint64_t bits = ((uint64_t)rand() << 40) ^ ((uint64_t)rand() << 20) ^ (uint64_t)rand();
+		double d;
+		memcpy(&d, &bits, sizeof(d));
+		if (isfinite(d))
+			expect_double(d, NULL);
+		expect_double((double)(rand() % 100000000) / 1000.0, NULL);
+		expect_double((double)((int64_t)rand() * 1000 + rand() % 1000) / 1e6, NULL);
+	}
+}
+
+struct derive_arg {
+	struct cstatd_snapshot *snap;
+	enum cstatd_variant v;
+	int rc;
+};
+
+static void *derive_thread(void *p)
+{
+	struct derive_arg *a = p;
+	a->rc = render_derive(a->snap, a->v);
+	return NULL;
+}
+
+/* Scrapes that race for the same derived body: one derives, the others
+ * wait and get the same bytes; nothing is derived twice. */
+static void test_derive_concurrent(void **state)
+{
+	(void)state;
+	struct cstatd_store *st = build_store();
+	struct renderer *r = renderer_new();
+	assert_non_null(r);
+	struct cstatd_snapshot *snap = render(r, st, NULL);
+	pthread_t t[8];
+	struct derive_arg a[8];
+	for (int i = 0; i < 8; i++) {
+		a[i] = (struct derive_arg){snap, i % 2 ? CSTATD_BODY_OM_GZ : CSTATD_BODY_TEXT_GZ, -1};
+		assert_int_equal(pthread_create(&t[i], NULL, derive_thread, &a[i]), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(a[i].rc, 0);
+	}
+	gunzip_equal(&snap->body[CSTATD_BODY_TEXT_GZ], &snap->body[CSTATD_BODY_TEXT]);
+	gunzip_equal(&snap->body[CSTATD_BODY_OM_GZ], &snap->body[CSTATD_BODY_OM]);
 	renderer_free(r);
 	cstatd_store_free(st);
 }
@@ -1638,7 +1736,7 @@ static void test_many_containers(void **state)
 			with_cpu += (cstatd_store_at(st, i)->s.have & CSTATD_HAVE_CPU_STAT) != 0;
 		assert_int_equal(count_of(&e, "container_cpu_usage_seconds_total", NULL), with_cpu);
 		expo_free(&e);
-		if (snap->has[CSTATD_BODY_OM]) {
+		if (render_derive(snap, CSTATD_BODY_OM) == 0) {
 			parse_variant(&e, snap, CSTATD_BODY_OM);
 			check_families(&e);
 			expo_free(&e);
@@ -1677,6 +1775,10 @@ static void test_overflow(void **state)
 	assert_false(snap->has[CSTATD_BODY_OM]);
 	assert_false(snap->has[CSTATD_BODY_TEXT_GZ]);
 	assert_false(snap->has[CSTATD_BODY_OM_GZ]);
+	/* Nothing to derive the other formats from. */
+	assert_int_not_equal(render_derive(snap, CSTATD_BODY_OM), 0);
+	assert_int_not_equal(render_derive(snap, CSTATD_BODY_TEXT_GZ), 0);
+	assert_false(snap->has[CSTATD_BODY_OM]);
 	for (int v = 0; v < CSTATD_BODY_VARIANTS; v++)
 		snap->body[v].limit = saved[v];
 
@@ -1713,6 +1815,8 @@ int main(void)
 	    cmocka_unit_test(test_text),
 	    cmocka_unit_test(test_openmetrics),
 	    cmocka_unit_test(test_gzip),
+	    cmocka_unit_test(test_derive_concurrent),
+	    cmocka_unit_test(test_put_double),
 	    cmocka_unit_test(test_steady_state_and_churn),
 	    cmocka_unit_test(test_many_containers),
 	    cmocka_unit_test(test_overflow),
