@@ -115,6 +115,7 @@ struct cstatd_snapshot *cstatd_snapshot_begin(void)
 		}
 		s->n_entries = 0;
 		s->n_spans = 0;
+		s->n_om = 0;
 	}
 	return s;
 }
@@ -138,6 +139,7 @@ void cstatd_snapshot_shutdown(void)
 			cstatd_buf_free(&pool[i]->body[v]);
 		free(pool[i]->entries);
 		free(pool[i]->spans);
+		free(pool[i]->om);
 		pthread_mutex_destroy(&pool[i]->derive_lock);
 		free(pool[i]);
 		pool[i] = NULL;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <microhttpd.h>
+#include <stddef.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -51,6 +52,11 @@ static enum MHD_Result send_static(struct MHD_Connection *conn, unsigned status,
 	return ret;
 }
 
+_Static_assert(sizeof(struct cstatd_piece) == sizeof(struct MHD_IoVec) &&
+                   offsetof(struct cstatd_piece, base) == offsetof(struct MHD_IoVec, iov_base) &&
+                   offsetof(struct cstatd_piece, len) == offsetof(struct MHD_IoVec, iov_len),
+               "struct cstatd_piece must have the layout of struct MHD_IoVec");
+
 static void release_snapshot(void *cls)
 {
 	cstatd_snapshot_release(cls);
@@ -81,8 +87,13 @@ static enum MHD_Result serve_metrics(struct MHD_Connection *conn)
 	bool is_om = v == CSTATD_BODY_OM || v == CSTATD_BODY_OM_GZ;
 	bool is_gz = v == CSTATD_BODY_TEXT_GZ || v == CSTATD_BODY_OM_GZ;
 
-	struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback_cls(
-	    snap->body[v].len, snap->body[v].data, release_snapshot, snap);
+	/* OpenMetrics goes out as pieces of the text body (no copy). */
+	struct MHD_Response *resp =
+	    v == CSTATD_BODY_OM
+	        ? MHD_create_response_from_iovec((const struct MHD_IoVec *)snap->om,
+	                                         (unsigned)snap->n_om, release_snapshot, snap)
+	        : MHD_create_response_from_buffer_with_free_callback_cls(
+	              snap->body[v].len, snap->body[v].data, release_snapshot, snap);
 	if (!resp) {
 		cstatd_snapshot_release(snap);
 		return MHD_NO;

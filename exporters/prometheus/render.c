@@ -934,8 +934,17 @@ static pthread_mutex_t derive_lock = PTHREAD_MUTEX_INITIALIZER;
 static z_stream dz;
 static bool dz_ready;
 
-static int gzip_into(const struct cstatd_buf *in, struct cstatd_buf *out)
+/* The OpenMetrics HELP/TYPE lines of every family: they never change, so
+ * they are written once, at the first OpenMetrics request. */
+static struct cstatd_buf om_headers;
+static size_t om_header_off[FAM_COUNT + 1];
+static const char om_eof[] = "# EOF\n";
+
+/* Compresses the pieces into out, growing it as the output needs (a level-1
+ * gzip of an exposition is about a quarter of it), not to deflateBound. */
+static int gzip_pieces(const struct cstatd_piece *p, size_t n, struct cstatd_buf *out)
 {
+	size_t total = 0;
 	if (!dz_ready) {
 		/* windowBits 15+16 = a gzip wrapper. */
 		if (deflateInit2(&dz, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
@@ -944,39 +953,83 @@ static int gzip_into(const struct cstatd_buf *in, struct cstatd_buf *out)
 	} else {
 		deflateReset(&dz);
 	}
-	size_t bound = deflateBound(&dz, in->len);
+	for (size_t i = 0; i < n; i++)
+		total += p[i].len;
 	out->len = 0;
-	if (cstatd_buf_reserve(out, bound) != 0)
+	out->overflow = false;
+	if (cstatd_buf_reserve(out, total / 3 + 4096) != 0)
 		return -E2BIG;
-	dz.next_in = (unsigned char *)in->data;
-	dz.avail_in = (unsigned)in->len;
-	dz.next_out = (unsigned char *)out->data;
-	dz.avail_out = (unsigned)bound;
-	if (deflate(&dz, Z_FINISH) != Z_STREAM_END)
-		return -EIO;
-	out->len = bound - dz.avail_out;
+	for (size_t i = 0; i < n; i++) {
+		int flush = i + 1 == n ? Z_FINISH : Z_NO_FLUSH;
+		dz.next_in = (unsigned char *)p[i].base;
+		dz.avail_in = (unsigned)p[i].len;
+		for (;;) {
+			if (out->cap - out->len < 1024 &&
+			    cstatd_buf_reserve(out, out->cap - out->len + out->len / 2 + 65536) != 0)
+				return -E2BIG;
+			size_t room = out->cap - out->len;
+			dz.next_out = (unsigned char *)out->data + out->len;
+			dz.avail_out = (unsigned)room;
+			int zr = deflate(&dz, flush);
+			out->len += room - dz.avail_out;
+			if (zr == Z_STREAM_END)
+				break;
+			if (zr != Z_OK && zr != Z_BUF_ERROR)
+				return -EIO;
+			if (flush == Z_NO_FLUSH && dz.avail_in == 0)
+				break; /* this piece is in; deflate may keep some for the next */
+		}
+	}
 	return 0;
 }
 
-/* OpenMetrics = its own HELP/TYPE lines + the text body's sample spans. */
+static int om_headers_once(void)
+{
+	if (om_headers.len)
+		return 0;
+	struct ctx x = {.b = &om_headers, .om = true};
+	cstatd_buf_init(&om_headers, (size_t)1 << 20);
+	for (int id = 0; id < FAM_COUNT; id++) {
+		om_header_off[id] = om_headers.len;
+		family_header(&x, &cstatd_families[id]);
+	}
+	om_header_off[FAM_COUNT] = om_headers.len;
+	if (om_headers.overflow) {
+		cstatd_buf_free(&om_headers);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* OpenMetrics = its own HELP/TYPE lines + the text body's sample spans,
+ * as pieces: nothing is copied. */
 static int derive_om(struct cstatd_snapshot *s)
 {
 	const struct cstatd_buf *text = &s->body[CSTATD_BODY_TEXT];
-	struct cstatd_buf *b = &s->body[CSTATD_BODY_OM];
-	struct ctx x = {.b = b, .om = true};
+	size_t need = 2 * FAM_COUNT + 1;
 
 	if (s->n_spans != FAM_COUNT)
 		return -ENOENT;
-	b->len = 0;
-	b->overflow = false;
-	if (cstatd_buf_reserve(b, text->len + 4096) != 0)
-		return -E2BIG;
-	for (int id = 0; id < FAM_COUNT; id++) {
-		family_header(&x, &cstatd_families[id]);
-		put(b, text->data + s->spans[id].off, s->spans[id].len);
+	if (om_headers_once() != 0)
+		return -ENOMEM;
+	if (s->cap_om < need) {
+		struct cstatd_piece *p = realloc(s->om, need * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		s->om = p;
+		s->cap_om = need;
 	}
-	puts_(b, "# EOF\n");
-	return b->overflow ? -E2BIG : 0;
+	size_t n = 0;
+	for (int id = 0; id < FAM_COUNT; id++) {
+		s->om[n++] = (struct cstatd_piece){om_headers.data + om_header_off[id],
+		                                   om_header_off[id + 1] - om_header_off[id]};
+		if (s->spans[id].len)
+			s->om[n++] =
+			    (struct cstatd_piece){text->data + s->spans[id].off, s->spans[id].len};
+	}
+	s->om[n++] = (struct cstatd_piece){om_eof, sizeof(om_eof) - 1};
+	s->n_om = n;
+	return 0;
 }
 
 static int derive_locked(struct cstatd_snapshot *s, enum cstatd_variant v)
@@ -990,15 +1043,18 @@ static int derive_locked(struct cstatd_snapshot *s, enum cstatd_variant v)
 			return -ENOENT;
 		rc = derive_om(s);
 		break;
-	case CSTATD_BODY_TEXT_GZ:
+	case CSTATD_BODY_TEXT_GZ: {
 		if (!atomic_load(&s->has[CSTATD_BODY_TEXT]))
 			return -ENOENT;
-		rc = gzip_into(&s->body[CSTATD_BODY_TEXT], &s->body[v]);
+		struct cstatd_piece whole = {s->body[CSTATD_BODY_TEXT].data,
+		                             s->body[CSTATD_BODY_TEXT].len};
+		rc = gzip_pieces(&whole, 1, &s->body[v]);
 		break;
+	}
 	case CSTATD_BODY_OM_GZ:
 		rc = derive_locked(s, CSTATD_BODY_OM);
 		if (rc == 0)
-			rc = gzip_into(&s->body[CSTATD_BODY_OM], &s->body[v]);
+			rc = gzip_pieces(s->om, s->n_om, &s->body[v]);
 		break;
 	default:
 		return -EINVAL;
@@ -1006,6 +1062,20 @@ static int derive_locked(struct cstatd_snapshot *s, enum cstatd_variant v)
 	if (rc == 0)
 		atomic_store(&s->has[v], true);
 	return rc;
+}
+
+int render_flatten(const struct cstatd_snapshot *s, enum cstatd_variant v, struct cstatd_buf *out)
+{
+	out->len = 0;
+	if (!atomic_load(&s->has[v]))
+		return -ENOENT;
+	if (v != CSTATD_BODY_OM) {
+		cstatd_buf_append(out, s->body[v].data, s->body[v].len);
+	} else {
+		for (size_t i = 0; i < s->n_om; i++)
+			cstatd_buf_append(out, s->om[i].base, s->om[i].len);
+	}
+	return out->overflow ? -E2BIG : 0;
 }
 
 int render_derive(struct cstatd_snapshot *s, enum cstatd_variant v)
@@ -1024,6 +1094,7 @@ void render_derive_shutdown(void)
 	if (dz_ready)
 		deflateEnd(&dz);
 	dz_ready = false;
+	cstatd_buf_free(&om_headers);
 	pthread_mutex_unlock(&derive_lock);
 }
 

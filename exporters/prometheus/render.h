@@ -55,6 +55,9 @@ int renderer_render(struct renderer *r, struct cstatd_store *st, const struct re
  * earlier request already did. Serialised; at most once per snapshot and
  * variant. Returns 0, or a negative errno (the variant stays absent). */
 int render_derive(struct cstatd_snapshot *s, enum cstatd_variant v);
+/* Copies variant v of s, contiguous, into out (CSTATD_BODY_OM is served as
+ * pieces, never copied, except here: tests and debugging). 0 or -errno. */
+int render_flatten(const struct cstatd_snapshot *s, enum cstatd_variant v, struct cstatd_buf *out);
 /* At exit, after the HTTP server has stopped. */
 void render_derive_shutdown(void);
 

@@ -54,6 +54,13 @@ struct cstatd_span {
 	size_t off, len;
 };
 
+/* A piece of a body served as it lies, without a copy (the layout of
+ * libmicrohttpd's struct MHD_IoVec). */
+struct cstatd_piece {
+	const void *base;
+	size_t len;
+};
+
 struct cstatd_snapshot {
 	_Atomic int refs;
 	/* Set by the sweep before publishing; the derived variants (OpenMetrics,
@@ -63,6 +70,10 @@ struct cstatd_snapshot {
 	struct cstatd_buf body[CSTATD_BODY_VARIANTS];
 	struct cstatd_span *spans; /* one per metric family; capacity kept */
 	size_t n_spans, cap_spans;
+	/* CSTATD_BODY_OM is not copied: it is these pieces (its own HELP/TYPE
+	 * lines, the text body's sample spans, "# EOF"); body[OM] stays empty. */
+	struct cstatd_piece *om;
+	size_t n_om, cap_om;
 	pthread_mutex_t derive_lock;
 	struct cstatd_snapshot_entry *entries; /* capacity kept between sweeps */
 	size_t n_entries, cap_entries;
