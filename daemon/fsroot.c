@@ -163,6 +163,18 @@ void cstatd_fd_give(void)
 		fds_open--;
 }
 
+bool cstatd_fd_take_keep(void)
+{
+	/* A kept-open file gives way to the directory fds of containers yet
+	 * to come: it is only kept while a tenth of the budget (at most 1024)
+	 * is still free. */
+	size_t headroom = fd_budget / 10 < 1024 ? fd_budget / 10 : 1024;
+	if (fds_open + headroom >= fd_budget)
+		return false;
+	fds_open++;
+	return true;
+}
+
 size_t cstatd_fd_open_count(void)
 {
 	return fds_open;

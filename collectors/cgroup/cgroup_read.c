@@ -55,6 +55,15 @@ static bool take_fd(struct cg_collector *cg)
 	return false;
 }
 
+static void note_transient(struct cg_collector *cg)
+{
+	cstatd_complain(&cg->fd_complaint, CSTATD_LOG_WARN,
+	                "open-files limit nearly reached: some cgroup files are opened and closed "
+	                "at every sweep instead of kept open (more CPU); raise the limit "
+	                "(LimitNOFILE= in the unit, ulimit -n), about 10 per container",
+	                "open=%zu budget=%zu", cstatd_fd_open_count(), cstatd_fd_budget());
+}
+
 int cg__attach(struct cg_collector *cg, struct cstatd_container *c, const char *rel)
 {
 	char *path = strdup(rel);
@@ -224,15 +233,22 @@ bool cg__read(struct cg_collector *cg, struct cstatd_container *c, bool retry_ab
 	}
 
 	for (int f = 0; f < CG_FILE_COUNT; f++) {
-		if (pv->fds[f] < 0) {
+		int fd = pv->fds[f];
+		bool transient = false;
+		if (fd < 0) {
 			if (pv->absent & (1u << f))
 				continue;
-			if (!take_fd(cg))
-				continue;
-			int fd = openat(pv->dirfd, cg_file_names[f], O_RDONLY | O_CLOEXEC);
+			/* Past the keep-open part of the fd budget the file is
+			 * opened, read and closed at every sweep: slower, but the
+			 * container is still read in full. */
+			transient = !cstatd_fd_take_keep();
+			if (transient)
+				note_transient(cg);
+			fd = openat(pv->dirfd, cg_file_names[f], O_RDONLY | O_CLOEXEC);
 			if (fd < 0) {
 				int e = errno;
-				cstatd_fd_give();
+				if (!transient)
+					cstatd_fd_give();
 				if (e == ENOENT) {
 					/* Either the file is not supported here, or the
 					 * whole cgroup is gone: cgroup.procs tells. */
@@ -253,17 +269,22 @@ bool cg__read(struct cg_collector *cg, struct cstatd_container *c, bool retry_ab
 				}
 				continue;
 			}
-			pv->fds[f] = fd;
+			if (!transient)
+				pv->fds[f] = fd;
 		}
 
-		ssize_t n = cstatd_pread_all(pv->fds[f], cg->buf, cg->buf_cap);
+		ssize_t n = cstatd_pread_all(fd, cg->buf, cg->buf_cap);
+		if (transient)
+			close(fd);
 		if (n < 0) {
 			if (gone((int)n))
 				return false;
 			if (n == -EOPNOTSUPP) { /* PSI off, threaded cgroup.procs */
-				close(pv->fds[f]);
-				cstatd_fd_give();
-				pv->fds[f] = -1;
+				if (!transient) {
+					close(pv->fds[f]);
+					cstatd_fd_give();
+					pv->fds[f] = -1;
+				}
 				pv->absent |= 1u << f;
 				continue;
 			}

@@ -24,6 +24,7 @@ struct netdev_collector {
 struct netdev_priv {
 	int pid;
 	int fd;
+	bool transient; /* fd is closed again after this sweep's read */
 	bool own_netns;
 };
 
@@ -81,16 +82,20 @@ static int open_for_pid(struct netdev_collector *nd, struct netdev_priv *np, int
 	if (!np->own_netns)
 		return -ENOENT;
 	snprintf(rel, sizeof(rel), "%d/net/dev", pid);
-	if (!cstatd_fd_take()) {
-		cstatd_complain(&nd->fd_complaint, CSTATD_LOG_ERROR,
-		                "open-files limit reached: network counters are not read for some "
-		                "containers; raise the limit (LimitNOFILE=, ulimit -n)",
+	/* Past the keep-open part of the fd budget: opened, read and closed
+	 * at every sweep (slower, still complete). */
+	np->transient = !cstatd_fd_take_keep();
+	if (np->transient)
+		cstatd_complain(&nd->fd_complaint, CSTATD_LOG_WARN,
+		                "open-files limit nearly reached: net/dev files are opened and closed "
+		                "at every sweep instead of kept open (more CPU); raise the limit "
+		                "(LimitNOFILE=, ulimit -n)",
 		                NULL);
-		return -EMFILE;
-	}
 	int fd = cstatd_fs_open_proc(nd->fs, rel, O_RDONLY);
 	if (fd < 0) {
-		cstatd_fd_give();
+		if (!np->transient)
+			cstatd_fd_give();
+		np->transient = false;
 		return fd;
 	}
 	np->fd = fd;
@@ -118,11 +123,18 @@ void netdev_collector_sweep(struct netdev_collector *nd, struct cstatd_store *st
 			continue;
 
 		ssize_t n = cstatd_pread_all(np->fd, nd->buf, sizeof(nd->buf));
+		if (np->transient) {
+			close(np->fd);
+			np->fd = -1;
+			np->transient = false;
+		}
 		if (n < 0) {
 			/* The process exited between cgroup.procs and now: try
 			 * again with the next sweep's first pid. */
-			close(np->fd);
-			cstatd_fd_give();
+			if (np->fd >= 0) {
+				close(np->fd);
+				cstatd_fd_give();
+			}
 			np->fd = -1;
 			np->pid = 0;
 			if (n != -ESRCH && n != -ENOENT)

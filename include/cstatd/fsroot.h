@@ -53,6 +53,11 @@ ssize_t cstatd_pread_all(int fd, char *buf, size_t cap);
  */
 void cstatd_fd_budget_init(void);
 bool cstatd_fd_take(void);
+/* Like take, for a file that is merely kept open to save an open per sweep:
+ * false while less than a tenth of the budget (at most 1024) is left, so
+ * that new containers still get their directory fd. Past that, collectors
+ * open, read and close the file at every sweep instead (slower, complete). */
+bool cstatd_fd_take_keep(void);
 void cstatd_fd_give(void);
 size_t cstatd_fd_open_count(void);
 size_t cstatd_fd_budget(void);
