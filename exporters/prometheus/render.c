@@ -54,7 +54,7 @@ struct ctx {
 
 static inline void put(struct cstatd_buf *b, const char *s, size_t n)
 {
-	cstatd_buf_append(b, s, n);
+	cstatd_buf_put(b, s, n);
 }
 
 static inline void puts_(struct cstatd_buf *b, const char *s)

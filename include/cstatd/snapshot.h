@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 /* A growable byte buffer with a hard cap (set at creation). */
 struct cstatd_buf {
@@ -28,6 +29,17 @@ void cstatd_buf_free(struct cstatd_buf *b);
 /* Makes room for `n` more bytes. Returns 0, or -ENOMEM / -E2BIG (cap). */
 int cstatd_buf_reserve(struct cstatd_buf *b, size_t n);
 void cstatd_buf_append(struct cstatd_buf *b, const char *s, size_t n);
+/* cstatd_buf_append, inline while there is room (the renderer appends
+ * ~150 000 short pieces per sweep at 1000 containers). */
+static inline void cstatd_buf_put(struct cstatd_buf *b, const char *s, size_t n)
+{
+	if (n && n <= b->cap - b->len) {
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+	} else {
+		cstatd_buf_append(b, s, n);
+	}
+}
 
 enum cstatd_variant {
 	CSTATD_BODY_TEXT = 0, /* text/plain; version=0.0.4 */

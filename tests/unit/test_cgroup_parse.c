@@ -1725,6 +1725,64 @@ static void test_live_kernel_files(void **state)
 
 /* ------------------------------------------------------------------------ */
 
+/* The kernel's layout takes a one-pass path, any other the general
+ * tokenizer: both must give the same numbers, bit for bit. Random values in
+ * the kernel's layout vs the same values with the keys in another order
+ * (which only the general parser reads). */
+static void test_psi_fast_path_agrees(void **state)
+{
+	(void)state;
+	srand(3);
+	for (int i = 0; i < 20000; i++) {
+		unsigned long a[6];
+		unsigned long long tot[2];
+		for (int k = 0; k < 6; k++)
+			a[k] = (unsigned long)rand() % (i % 2 ? 10001 : 101);
+		tot[0] = ((unsigned long long)rand() << 20) ^ (unsigned long long)rand();
+		tot[1] = (unsigned long long)rand();
+		char kern[256], other[256];
+		snprintf(kern, sizeof(kern),
+		         "some avg10=%lu.%02lu avg60=%lu.%02lu avg300=%lu.%02lu total=%llu\n"
+		         "full avg10=%lu.%02lu avg60=%lu.%02lu avg300=%lu.%02lu total=%llu\n",
+		         a[0] / 100, a[0] % 100, a[1] / 100, a[1] % 100, a[2] / 100, a[2] % 100,
+		         tot[0], a[3] / 100, a[3] % 100, a[4] / 100, a[4] % 100, a[5] / 100,
+		         a[5] % 100, tot[1]);
+		snprintf(other, sizeof(other),
+		         "some total=%llu avg300=%lu.%02lu avg60=%lu.%02lu avg10=%lu.%02lu\n"
+		         "full  avg10=%lu.%02lu avg60=%lu.%02lu avg300=%lu.%02lu total=%llu\n",
+		         tot[0], a[2] / 100, a[2] % 100, a[1] / 100, a[1] % 100, a[0] / 100,
+		         a[0] % 100, a[3] / 100, a[3] % 100, a[4] / 100, a[4] % 100, a[5] / 100,
+		         a[5] % 100, tot[1]);
+		struct cstatd_psi x, y;
+		assert_int_equal(cg_parse_psi(kern, strlen(kern), &x), 0);
+		assert_int_equal(cg_parse_psi(other, strlen(other), &y), 0);
+		assert_true(x.some_avg10 == y.some_avg10 && x.some_avg60 == y.some_avg60 &&
+		            x.some_avg300 == y.some_avg300 && x.full_avg10 == y.full_avg10 &&
+		            x.full_avg60 == y.full_avg60 && x.full_avg300 == y.full_avg300);
+		assert_true(x.some_avg10 == (double)a[0] / 100.0);
+		assert_true(x.full_avg300 == (double)a[5] / 100.0);
+		assert_true(x.some_total_usec == tot[0] && y.full_total_usec == tot[1]);
+	}
+	/* Near misses of the layout still parse (general path) or fail alike. */
+	static const char *const ok[] = {
+	    "some avg10=1.5 avg60=0.00 avg300=0.00 total=7\n",
+	    "some avg10=0.00 avg60=0.00 avg300=0.00 total=7 extra=1\n",
+	    "some avg10=0.000 avg60=0.00 avg300=0.00 total=7\n",
+	};
+	static const char *const bad[] = {
+	    "some avg10=0.00 avg60=0.00 avg300=0.00 total=\n",
+	    "some avg10=0.00 avg60=0.00 avg300=0.00\n",
+	    "some avg10=.00 avg60=0.00 avg300=0.00 total=1\n",
+	    "some avg10=0.00 avg60=0.00 avg300=0.00 total=18446744073709551616\n",
+	};
+	struct cstatd_psi v;
+	for (size_t k = 0; k < sizeof(ok) / sizeof(ok[0]); k++)
+		assert_int_equal(cg_parse_psi(ok[k], strlen(ok[k]), &v), 0);
+	assert_true(v.some_avg10 == 0.0 && v.some_total_usec == 7);
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+		assert_int_not_equal(cg_parse_psi(bad[k], strlen(bad[k]), &v), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1757,6 +1815,7 @@ int main(void)
 	    cmocka_unit_test(test_match_positive),
 	    cmocka_unit_test(test_match_negative),
 	    cmocka_unit_test(test_live_kernel_files),
+	    cmocka_unit_test(test_psi_fast_path_agrees),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
