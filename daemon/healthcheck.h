@@ -11,8 +11,11 @@
 #define CSTATD_HEALTH_CHECK_TIMEOUT_MS 2000
 
 /*
- * GETs `url` (http://HOST[:PORT][/PATH]; HOST a name, an IPv4 address or a
- * bracketed IPv6 address; PORT defaults to 80) with HTTP/1.0, within
+ * GETs `url` (http[s]://[USER:PASSWORD@]HOST[:PORT][/PATH]; HOST a name, an
+ * IPv4 address or a bracketed IPv6 address; PORT defaults to 80 / 443;
+ * USER:PASSWORD sent as basic auth; over https the certificate of a
+ * loopback host is not verified, others' against the system CAs) with
+ * HTTP/1.0, within
  * CSTATD_HEALTH_CHECK_TIMEOUT_MS. Returns 0 when the server answers a 2xx
  * status, 1 otherwise (bad URL, unresolvable host, refused, timed out, or
  * a non-2xx status), with one line on stderr that says which.

@@ -105,23 +105,26 @@ static int rules_export(int argc, char **argv)
 }
 
 /* SIGHUP: load and validate the file into a fresh config; hand it to the
- * sweep thread only when all of it is good. */
-static void reload(const char *path, int argc, char **argv, struct sweeper_reload *rl,
-                   const struct cstatd_config *running)
+ * sweep thread only when all of it is good. Returns 0, or -1 with the
+ * error in `why` (POST /-/reload answers it). */
+static int reload(const char *path, int argc, char **argv, struct sweeper_reload *rl,
+                  const struct cstatd_config *running, char *why, size_t why_len)
 {
 	char err[512], restart[512];
 	struct cstatd_config *next = calloc(1, sizeof(*next));
 
 	if (!next) {
 		record_reload(false);
-		return;
+		snprintf(why, why_len, "out of memory");
+		return -1;
 	}
 	if (cstatd_config_load(path[0] ? path : NULL, argc, argv, next, err, sizeof(err)) != 0) {
 		log_error("configuration reload failed; keeping the running configuration",
 		          "err=\"%s\"", err);
 		free(next);
 		record_reload(false);
-		return;
+		snprintf(why, why_len, "%s", err);
+		return -1;
 	}
 	/* The pusher is started once; its settings need a restart. */
 	if (memcmp(&running->alertmanager, &next->alertmanager, sizeof(next->alertmanager)) != 0)
@@ -137,6 +140,36 @@ static void reload(const char *path, int argc, char **argv, struct sweeper_reloa
 	rl->pending = next;
 	pthread_mutex_unlock(&rl->lock);
 	record_reload(true);
+	return 0;
+}
+
+/* SIGHUP (main thread) and POST /-/reload (HTTP thread) reload the same
+ * way, one at a time. */
+struct reload_ctx {
+	pthread_mutex_t lock;
+	const char *path;
+	int argc;
+	char **argv;
+	struct sweeper_reload *rl;
+	const struct cstatd_config *running;
+};
+
+static int reload_locked(struct reload_ctx *ctx, char *why, size_t why_len)
+{
+	pthread_mutex_lock(&ctx->lock);
+	int rc = reload(ctx->path, ctx->argc, ctx->argv, ctx->rl, ctx->running, why, why_len);
+	pthread_mutex_unlock(&ctx->lock);
+	return rc;
+}
+
+/* POST /-/reload with --web.enable-lifecycle: synchronous, so the answer
+ * is 200 or 500 with the error, as Prometheus answers. */
+static int http_reload(void *arg, char *why, size_t why_len)
+{
+	struct reload_ctx *ctx = arg;
+	log_info("POST /-/reload received; reloading the configuration", "file=%s",
+	         ctx->running->path[0] ? ctx->running->path : "(none)");
+	return reload_locked(ctx, why, why_len);
 }
 
 /* sigwait() with a timeout in seconds (< 0: none). Returns 0 and the signal,
@@ -237,6 +270,11 @@ int main(int argc, char **argv)
 	struct sweeper *sweeper = NULL;
 	int rc;
 
+	/* Cardinality guards (issue #7): the store refuses containers past
+	 * --max-containers; label values are cut once, when stored. */
+	if (store)
+		cstatd_store_set_limits(store, (size_t)opt->max_containers,
+		                        (size_t)opt->max_label_length);
 	if (!store || !renderer || cg_collector_new(&fs, opt->all_cgroups, &cg) != 0 ||
 	    netdev_collector_new(&fs, &nd) != 0 || cstatd_window_table_new(&cfg.layout, &wt) != 0 ||
 	    cstatd_alerts_new(&eng) != 0 ||
@@ -244,6 +282,9 @@ int main(int argc, char **argv)
 		log_error("out of memory at start", NULL);
 		goto out;
 	}
+	/* Read before the threads start: from then on the engine belongs to the
+	 * sweep thread (a reload replaces its rules there; ThreadSanitizer). */
+	const size_t n_rules_at_start = cstatd_alerts_rules(eng)->n;
 	if (cfg.alertmanager.n_urls > 0) {
 		const char *urls[CSTATD_AM_MAX_URLS];
 		for (unsigned i = 0; i < cfg.alertmanager.n_urls; i++)
@@ -254,10 +295,26 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	rc = http_server_start(opt->listen, opt->web_enable_lifecycle, &http, err, sizeof(err));
+	struct reload_ctx reload_ctx = {.lock = PTHREAD_MUTEX_INITIALIZER,
+	                                .path = cli.config,
+	                                .argc = argc,
+	                                .argv = argv,
+	                                .rl = &rl,
+	                                .running = &cfg};
+	struct http_server_config hcfg;
+	http_server_config_defaults(&hcfg);
+	hcfg.listen = opt->listen;
+	hcfg.reload = opt->web_enable_lifecycle ? http_reload : NULL;
+	hcfg.reload_ctx = &reload_ctx;
+	hcfg.max_connections = opt->web_max_connections;
+	hcfg.timeout_ms = opt->web_timeout;
+	hcfg.max_header_bytes = opt->web_max_header_bytes;
+	hcfg.max_url_length = opt->web_max_url_length;
+	hcfg.web_config_file = opt->web_config_file;
+	rc = http_server_start(&hcfg, &http, err, sizeof(err));
 	if (rc != 0) {
-		fprintf(stderr, "cstatd: --listen: %s\n", err);
-		log_error("cannot serve HTTP", "listen=%s err=\"%s\"", opt->listen, err);
+		/* One line: a bad --web.config.file or --listen names itself. */
+		fprintf(stderr, "cstatd: %s\n", err);
 		goto out;
 	}
 	if (!opt->no_docker) {
@@ -303,15 +360,16 @@ int main(int argc, char **argv)
 		log_error("cannot start the sweep thread", "err=%d", rc);
 		goto out;
 	}
+	/* Least privilege: nothing here needs root (docs/reliability.md lists
+	 * the one difference), so say so once. */
 	if (geteuid() == 0)
-		log_info(
-		    "running as root; cstatd needs only read access to cgroupfs, /proc and the "
-		    "Docker socket (see docs/deploy.md)",
-		    NULL);
+		log_warn("running as root; cstatd needs only read access: run it as a dedicated "
+		         "user in the docker group (docs/deploy.md)",
+		         NULL);
 	log_info("cstatd started",
 	         "version=%s listen=%s interval_ms=%llu cgroup_root=%s docker=%s rules=%zu",
 	         CSTATD_VERSION, opt->listen, (unsigned long long)opt->interval, fs.cgroup_root,
-	         opt->no_docker ? "off" : docker_host_default(opt), cstatd_alerts_rules(eng)->n);
+	         opt->no_docker ? "off" : docker_host_default(opt), n_rules_at_start);
 
 	for (;;) {
 		int sig;
@@ -323,8 +381,9 @@ int main(int argc, char **argv)
 		if (sig == SIGHUP) {
 			log_info("SIGHUP received; reloading the configuration", "file=%s",
 			         cfg.path[0] ? cfg.path : "(none)");
+			char why[512];
 			sdnotify_reload_begin();
-			reload(cli.config, argc, argv, &rl, &cfg);
+			reload_locked(&reload_ctx, why, sizeof(why));
 			sdnotify_reload_end();
 			continue;
 		}

@@ -61,7 +61,7 @@ enum cstatd_opt_kind {
 	  "TLS and basic-auth settings, Prometheus exporter-toolkit YAML format "                 \
 	  "(docs/reliability.md)")                                                                \
 	X(web_max_connections, "web.max-connections", "N", OPT_UINT, "64", 1,                     \
-	  "most HTTP connections served at once; more are refused at accept")                     \
+	  "most HTTP connections open at once; when full, the longest-waiting idle one is closed") \
 	X(web_timeout, "web.timeout", "DURATION", OPT_DURATION, "10s", 1000,                      \
 	  "an HTTP connection idle this long is closed (slow clients, slowloris)")                \
 	X(web_max_header_bytes, "web.max-header-bytes", "BYTES", OPT_UINT, "8192", 1024,          \

@@ -23,6 +23,13 @@ Results and skips
 
 Processes and HTTP
     ct.find_binary()       CSTATD_BIN, else <repo>/build-it/cstatd, <repo>/build/cstatd
+    ct.wrapper_argv()      CSTATD_WRAPPER split like a shell does (e.g. "valgrind
+                           --error-exitcode=99 ..."): put in front of every cstatd the
+                           harness starts (Cstatd, run_cstatd)
+    ct.sanitizers()        {"address", "undefined", "thread"} the binary was built with
+                           (empty for a plain build): skip RSS checks under ASan
+    ct.time_scale()        CSTATD_TIME_SCALE (default 1): multiplies the harness's own
+                           start/stop timeouts and ct.poll's, for slow wrappers
     ct.free_port()         an unused TCP port on 127.0.0.1
     ct.Cstatd(args)        context manager: starts cstatd, waits for /readyz 200
     ct.run_cstatd(args)    runs cstatd to completion (CLI tests) -> (rc, stdout, stderr)
@@ -51,6 +58,14 @@ Waiting
     ct.poll(fn, timeout, interval) -> the first truthy value fn returned, or the
                            last value when time ran out (never loops unbounded)
 
+Sanitizer and valgrind reports
+    Every cstatd the harness starts has its stderr searched, once it has exited,
+    for AddressSanitizer/LeakSanitizer/UBSan/ThreadSanitizer reports and a
+    valgrind error summary with errors (or exit status 99, valgrind's
+    --error-exitcode in CI). Each report is printed and recorded; Test.finish()
+    and ct.run() then fail the test, whatever its own checks said
+    (``ct.sanitizer_reports`` holds them).
+
 All network traffic goes to 127.0.0.1. Every context manager cleans up what it
 made (processes, cgroups, temporary directories) in ``__exit__``, also on
 failure.
@@ -65,6 +80,7 @@ import math
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -146,6 +162,7 @@ class Test:
         self.failures = []
         self.n_checks = 0
         self.on_failure = []  # callables that print diagnostics on a failure
+        self._reports_seen = 0
         global _current_test
         _current_test = self
         print(f"=== {name}", flush=True)
@@ -184,6 +201,11 @@ class Test:
 
     def finish(self):
         """Print the verdict and exit (0 PASS, 1 FAIL)."""
+        for r in sanitizer_reports[self._reports_seen:]:
+            self.n_checks += 1
+            self.failures.append(f"sanitizer/valgrind report from cstatd: {r['kind']}: "
+                                 f"{r['line'][:160]}")
+        self._reports_seen = len(sanitizer_reports)
         if self.failures:
             for fn in self.on_failure:
                 with contextlib.suppress(Exception):
@@ -212,7 +234,9 @@ def run(main):
         signal.signal(sig, _on_sigterm)
     try:
         main()
-    except SystemExit:
+    except SystemExit as e:
+        if e.code in (0, None, SKIP_CODE) and sanitizer_reports:
+            _fail_on_reports()
         raise
     except Skip as e:
         print("SKIP: " + str(e), flush=True)
@@ -232,15 +256,26 @@ def run(main):
               flush=True)
         sys.exit(1)
     # main() should end with Test.finish(); if it returned, call that a pass.
+    if sanitizer_reports:
+        _fail_on_reports()
     sys.exit(0)
+
+
+def _fail_on_reports():
+    print(f"FAIL: {os.path.basename(sys.argv[0])}: {len(sanitizer_reports)} sanitizer/valgrind "
+          "report(s) from cstatd (printed above): "
+          + ", ".join(r["kind"] for r in sanitizer_reports), flush=True)
+    sys.exit(1)
 
 
 def poll(fn, timeout, interval=0.1):
     """Call fn() until it returns a truthy value or `timeout` seconds pass.
 
     Returns that value, or fn()'s last (falsy) value. Bounded in time and in
-    count (at most timeout/interval + 2 calls).
+    count (at most timeout/interval + 2 calls). `timeout` is multiplied by
+    time_scale() (CSTATD_TIME_SCALE, for runs under valgrind).
     """
+    timeout = timeout * time_scale()
     deadline = time.monotonic() + timeout
     max_calls = int(timeout / max(interval, 0.001)) + 2
     last = None
@@ -252,6 +287,105 @@ def poll(fn, timeout, interval=0.1):
             break
         time.sleep(interval)
     return last
+
+
+# --------------------------------------------------------------------------
+# Wrappers (valgrind, setarch) and sanitizer reports
+# --------------------------------------------------------------------------
+
+def wrapper_argv():
+    """$CSTATD_WRAPPER split like a shell would: the command put in front of
+    every cstatd the harness starts (e.g. ``valgrind --error-exitcode=99 ...``
+    or ``setarch x86_64 -R`` for ThreadSanitizer). [] when unset."""
+    w = os.environ.get("CSTATD_WRAPPER", "").strip()
+    return shlex.split(w) if w else []
+
+
+def sanitizers(binary=None):
+    """The sanitizers `binary` (default: find_binary()) was built with, as a
+    set of "address", "thread", "undefined"; empty for a plain build. For
+    checks that mean nothing under them (RSS: ASan keeps 256 MiB of freed
+    memory in quarantine; timing under TSan)."""
+    try:
+        with open(binary or find_binary(), "rb") as f:
+            data = f.read()
+    except (OSError, RuntimeError):
+        return set()
+    found = set()
+    for sym, name in ((b"__asan_init", "address"), (b"__tsan_init", "thread"),
+                      (b"__ubsan_handle_", "undefined")):
+        if sym in data:
+            found.add(name)
+    return found
+
+
+def time_scale():
+    """$CSTATD_TIME_SCALE (default 1, at least 1): multiplies the harness's
+    start/stop timeouts and ct.poll's, for runs under a slow wrapper."""
+    try:
+        return max(1.0, float(os.environ.get("CSTATD_TIME_SCALE", "") or 1))
+    except ValueError:
+        return 1.0
+
+
+# What a report looks like on stderr (ASan/LSan/UBSan/TSan write to stderr
+# unless log_path says otherwise; valgrind too unless --log-file says so).
+_REPORT_PATTERNS = [
+    ("AddressSanitizer", re.compile(r"^==\d+==\s*ERROR: AddressSanitizer\b.*$", re.M)),
+    ("LeakSanitizer", re.compile(r"^==\d+==\s*ERROR: LeakSanitizer\b.*$", re.M)),
+    ("UndefinedBehaviorSanitizer",
+     re.compile(r"^.*\.[ch]:\d+:\d+: runtime error: .*$|"
+                r"^SUMMARY: UndefinedBehaviorSanitizer\b.*$", re.M)),
+    ("ThreadSanitizer", re.compile(r"^WARNING: ThreadSanitizer: .*$|"
+                                   r"^ThreadSanitizer: .*$|"
+                                   r"^FATAL: ThreadSanitizer.*$", re.M)),
+    ("valgrind", re.compile(r"^==\d+== ERROR SUMMARY: [1-9]\d* errors.*$", re.M)),
+]
+
+# Every report found in this test process, in order:
+# {"kind", "pid", "argv", "line", "text"}.
+sanitizer_reports = []
+
+
+def check_sanitizer_output(text, returncode=None, pid=None, argv=None):
+    """Search a finished cstatd's stderr for sanitizer/valgrind reports.
+
+    Prints and records (in ``sanitizer_reports``) each kind found; a valgrind
+    run that exits 99 (CI's --error-exitcode) counts even without a summary.
+    Returns the list of kinds found.
+    """
+    found = []
+    for kind, rx in _REPORT_PATTERNS:
+        m = rx.search(text or "")
+        if m:
+            found.append((kind, m.group(0).strip(), m.start()))
+    wrapper = wrapper_argv()
+    if (returncode == 99 and wrapper and os.path.basename(wrapper[0]) == "valgrind"
+            and not any(k == "valgrind" for k, _, _ in found)):
+        found.append(("valgrind", "valgrind exited with --error-exitcode 99", 0))
+    for kind, line, start in found:
+        sanitizer_reports.append({"kind": kind, "pid": pid, "argv": argv, "line": line,
+                                  "text": (text or "")[max(0, start - 200):start + 6000]})
+        print(f"  !! {kind} report from cstatd pid {pid} "
+              f"({' '.join(argv or [])[:300]}):\n  !! {line}", flush=True)
+    if found:
+        # One excerpt from the first report on: stacks, then the summary. For
+        # valgrind (its summary comes last) the lines it wrote, from the first
+        # error on, without cstatd's own log lines in between.
+        first = min(start for _, _, start in found)
+        if all(k == "valgrind" for k, _, _ in found):
+            vg = [ln for ln in (text or "").splitlines() if re.match(r"==\d+== ", ln)]
+            at = next((i for i, ln in enumerate(vg)
+                       if re.match(r"==\d+== (Invalid|Conditional|Use of|Syscall|Mismatched|"
+                                   r"Source and|Argument|\d[\d,]* .*bytes in .*blocks)", ln)),
+                      0)
+            lines = vg[at:]
+        else:
+            lines = (text or "")[max(0, first - 200):].splitlines()
+        print("\n".join("    # " + ln for ln in lines[:200]), flush=True)
+        if len(lines) > 200:
+            print(f"    # ... ({len(lines) - 200} more lines)", flush=True)
+    return [k for k, _, _ in found]
 
 
 # --------------------------------------------------------------------------
@@ -284,21 +418,25 @@ def run_cstatd(args, timeout=10, no_docker=True, env=None):
     """Run cstatd with `args` and wait for it to exit (for CLI tests).
 
     Returns (returncode, stdout, stderr) as str. If it is still running after
-    `timeout` seconds it is killed and returncode is None.
+    `timeout` seconds (times time_scale()) it is killed and returncode is None.
+    $CSTATD_WRAPPER goes in front; stderr is searched for sanitizer reports.
     """
     argv = [find_binary()] + list(args)
     if no_docker and "--no-docker" not in argv:
         argv.append("--no-docker")
+    argv = wrapper_argv() + argv
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, env=env)
     try:
-        out, err = p.communicate(timeout=timeout)
+        out, err = p.communicate(timeout=timeout * time_scale())
         rc = p.returncode
     except subprocess.TimeoutExpired:
         p.kill()
         out, err = p.communicate(timeout=10)
         rc = None
-    return rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+    err = err.decode("utf-8", "replace")
+    check_sanitizer_output(err, rc, p.pid, argv)
+    return rc, out.decode("utf-8", "replace"), err
 
 
 class Cstatd:
@@ -327,13 +465,14 @@ class Cstatd:
         self.binary = find_binary()
         self.port = port
         self.docker = docker
-        self.ready_timeout = ready_timeout
+        self.ready_timeout = ready_timeout * time_scale()
         self.wait_ready_on_enter = wait_ready
-        self.stop_timeout = stop_timeout
+        self.stop_timeout = stop_timeout * time_scale()
         self.env = env
         self.keep_logs = keep_logs
         self.proc = None
         self.returncode = None
+        self._checked = False
         self.tmpdir = None
         self.stderr_path = None
         self.stdout_path = None
@@ -355,7 +494,9 @@ class Cstatd:
                               a.startswith("--docker-host=") for a in self.args)
         if not self.docker and not has_docker_flag:
             argv.append("--no-docker")
+        argv = wrapper_argv() + argv
         self.argv = argv
+        self._checked = False
         self.tmpdir = tempfile.mkdtemp(prefix="cstatd-run-")
         self.stderr_path = os.path.join(self.tmpdir, "stderr.log")
         self.stdout_path = os.path.join(self.tmpdir, "stdout.log")
@@ -390,9 +531,9 @@ class Cstatd:
             self.proc.send_signal(sig)
 
     def wait(self, timeout):
-        """Wait up to `timeout` s for exit; returns the status or None."""
+        """Wait up to `timeout` s (times time_scale()) for exit; returns the status or None."""
         try:
-            return self.proc.wait(timeout=timeout)
+            return self.proc.wait(timeout=timeout * time_scale())
         except subprocess.TimeoutExpired:
             return None
 
@@ -403,7 +544,7 @@ class Cstatd:
         """Ask cstatd to exit (SIGTERM), SIGKILL after `timeout` s; return its status."""
         if self.proc is None:
             return None
-        timeout = self.stop_timeout if timeout is None else timeout
+        timeout = self.stop_timeout if timeout is None else timeout * time_scale()
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
@@ -435,6 +576,10 @@ class Cstatd:
     def _cleanup(self):
         with contextlib.suppress(Exception):
             self.stop()
+        if self.proc is not None and self.proc.poll() is not None and not self._checked:
+            self._checked = True
+            check_sanitizer_output(self.stderr_text(), self.proc.returncode, self.proc.pid,
+                                   self.argv)
         if self.tmpdir and not self.keep_logs:
             self._stderr_cache = self.stderr_text()
             shutil.rmtree(self.tmpdir, ignore_errors=True)
@@ -1116,3 +1261,101 @@ class Prometheus:
             print("  .. prometheus log (tail):\n" + self.log_text()[-2000:], flush=True)
         self._cleanup()
         return False
+
+
+# --------------------------------------------------------------------------
+# Process figures and raw Prometheus samples (churn soak)
+# --------------------------------------------------------------------------
+
+def proc_fd_count(pid):
+    """Number of open fds of `pid` (entries of /proc/<pid>/fd), None if gone."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return None
+
+
+def proc_status_kb(pid, field="VmRSS"):
+    """A "kB" field of /proc/<pid>/status (VmRSS, VmHWM, ...) as int, None if absent."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k == field:
+                    return int(v.split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def prom_raw_series(prom, selector, range_s, at=None):
+    """Raw samples of every series matching `selector` over the `range_s`
+    seconds before `at` (default now), as Prometheus stored them (a range
+    selector: each sample keeps its scrape's timestamp; staleness markers
+    are not returned). -> [(labels dict incl. __name__, [(ts float, value
+    float), ...]), ...]"""
+    params = {"query": f"{selector}[{int(range_s)}s]"}
+    if at is not None:
+        params["time"] = f"{at:.3f}"
+    data = prom.api("query", **params)
+    if data.get("resultType") != "matrix":
+        raise RuntimeError(f"expected a matrix for {selector}: {data.get('resultType')}")
+    return [(r["metric"], [(float(ts), float(v)) for ts, v in r["values"]])
+            for r in data["result"]]
+
+
+# --------------------------------------------------------------------------
+# HTTPS (--web.config.file with TLS and basic auth)
+# --------------------------------------------------------------------------
+
+def https_request(port, path, method="GET", ca_file=None, cert=None, key=None, auth=None,
+                  headers=None, timeout=5.0, host="127.0.0.1", verify=True):
+    """One HTTPS request to host:port.
+
+    `ca_file` verifies the server (``verify=False`` skips it, like curl -k);
+    `cert`/`key` present a client certificate; `auth` is (user, password) for
+    basic auth. Returns (status, headers dict lower-case, body bytes). Raises
+    OSError (ssl.SSLError included) when the connection or handshake fails.
+    """
+    import base64
+    import ssl
+    ctx = ssl.create_default_context(cafile=ca_file) if verify else \
+        ssl._create_unverified_context()  # noqa: SLF001 - curl -k
+    if cert:
+        ctx.load_cert_chain(cert, key)
+    hdrs = dict(headers or {})
+    if auth:
+        tok = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        hdrs["Authorization"] = "Basic " + tok
+    conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=ctx)
+    try:
+        conn.request(method, path, headers=hdrs)
+        resp = conn.getresponse()
+        data = resp.read()
+        out = {}
+        for k, v in resp.getheaders():
+            k = k.lower()
+            out[k] = (out[k] + ", " + v) if k in out else v
+        return resp.status, out, data
+    finally:
+        conn.close()
+
+
+def wait_https_ready(d, timeout=15.0, **tls):
+    """Like Cstatd.wait_ready, over HTTPS (pass https_request's TLS keywords)."""
+    deadline = time.monotonic() + timeout * time_scale()
+    last = None
+    while time.monotonic() < deadline:
+        if d.proc.poll() is not None:
+            raise RuntimeError(f"cstatd exited with status {d.proc.returncode} before it was "
+                               f"ready; stderr:\n{d.stderr_tail()}")
+        try:
+            status, _, _ = https_request(d.port, "/readyz", timeout=1.0, **tls)
+            last = status
+            if status == 200:
+                return
+        except OSError as e:
+            last = e
+        time.sleep(0.05)
+    raise RuntimeError(f"cstatd not ready over https after {timeout} s (last: {last!r}); "
+                       f"stderr:\n{d.stderr_tail()}")
