@@ -4,11 +4,25 @@
  * sweep and render loops) plus an open-addressing hash index by key.
  * Records are allocated once when a container appears and freed when it
  * goes; a sweep over known containers allocates nothing.
+ *
+ * The cardinality guard (--max-containers) lives here too, because every
+ * source adds records through cstatd_store_add(): a second small hash set
+ * remembers the keys refused while the store was full, so that each dropped
+ * container is counted once, not once per sweep (see store.h).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "cstatd/log.h"
 #include "cstatd/store.h"
+
+/* A key refused while the store was full. */
+struct refused {
+	char key[CSTATD_ID_LEN + 1];
+	bool used;
+	bool offered; /* offered again since the last cstatd_store_new_round() */
+	bool adopted; /* tracked after all, once room freed up */
+};
 
 struct cstatd_store {
 	struct cstatd_container **items;
@@ -18,6 +32,19 @@ struct cstatd_store {
 	 * with backward-shift deletion, so no tombstones build up under churn. */
 	size_t *slots;
 	size_t nslots; /* power of two, kept ≥ 2 × count */
+
+	/* Guards; 0 = no limit. */
+	size_t max_records;
+	size_t max_label;
+	uint64_t dropped_total;
+	/* Refused keys: linear probing, never deleted from in place (adopted
+	 * entries are marked), rebuilt at every new round. Allocated only once
+	 * something is refused; holds at most refused_cap() keys. */
+	struct refused *refused;
+	size_t refused_slots; /* power of two, kept ≥ 2 × n_refused; 0 = none */
+	size_t n_refused;     /* used entries */
+	size_t n_pending;     /* used and not adopted: dropped containers around */
+	struct cstatd_complaint drop_complaint;
 };
 
 static uint64_t hash_key(const char *s)
@@ -62,6 +89,7 @@ void cstatd_store_free(struct cstatd_store *st)
 		free_record(st->items[i]);
 	free(st->items);
 	free(st->slots);
+	free(st->refused);
 	free(st);
 }
 
@@ -94,10 +122,19 @@ static int rehash(struct cstatd_store *st, size_t nslots)
 	return 0;
 }
 
+static bool refuse(struct cstatd_store *st, const char *key);
+static void adopt(struct cstatd_store *st, const char *key);
+
 struct cstatd_container *cstatd_store_add(struct cstatd_store *st, const char *key)
 {
 	if (strlen(key) > CSTATD_ID_LEN)
 		return NULL;
+	if (cstatd_store_full(st)) {
+		refuse(st, key);
+		return NULL;
+	}
+	if (st->n_pending > 0)
+		adopt(st, key);
 	if ((st->count + 1) * 2 > st->nslots && rehash(st, st->nslots * 2) != 0)
 		return NULL;
 	if (st->count == st->cap) {
@@ -172,4 +209,182 @@ size_t cstatd_store_prune(struct cstatd_store *st)
 		}
 	}
 	return removed;
+}
+
+/* ------------------------------------------------------------------ */
+/* Cardinality guards                                                  */
+/* ------------------------------------------------------------------ */
+
+void cstatd_store_set_limits(struct cstatd_store *st, size_t max_records, size_t max_label_bytes)
+{
+	st->max_records = max_records;
+	st->max_label = max_label_bytes;
+}
+
+uint64_t cstatd_store_dropped_total(const struct cstatd_store *st)
+{
+	return st->dropped_total;
+}
+
+size_t cstatd_store_refused(const struct cstatd_store *st)
+{
+	return st->n_pending;
+}
+
+bool cstatd_store_full(const struct cstatd_store *st)
+{
+	return st->max_records > 0 && st->count >= st->max_records;
+}
+
+size_t cstatd_store_label_max(const struct cstatd_store *st)
+{
+	return st->max_label;
+}
+
+/* How many refused keys are remembered at most: far more containers than
+ * the limit is a host in trouble, and the set must not grow without bound
+ * (a key is 65 bytes). Past it, a refused key that is offered again is
+ * counted again. */
+static size_t refused_cap(const struct cstatd_store *st)
+{
+	return st->max_records * 4 + 1024;
+}
+
+/* Slot holding `key`, or the empty slot where it would go. */
+static size_t refused_find(const struct cstatd_store *st, const char *key)
+{
+	size_t mask = st->refused_slots - 1;
+	for (size_t i = hash_key(key) & mask;; i = (i + 1) & mask) {
+		const struct refused *r = &st->refused[i];
+		if (!r->used || strcmp(r->key, key) == 0)
+			return i;
+	}
+}
+
+/* Rebuilds the set into `nslots` slots: every entry, or (only_current)
+ * those offered since the last round and not adopted, their flag reset. */
+static int refused_rebuild(struct cstatd_store *st, size_t nslots, bool only_current)
+{
+	struct refused *old = st->refused;
+	size_t old_slots = st->refused_slots;
+	struct refused *tab = calloc(nslots, sizeof(*tab));
+	if (!tab)
+		return -1;
+	st->refused = tab;
+	st->refused_slots = nslots;
+	st->n_refused = 0;
+	st->n_pending = 0;
+	for (size_t i = 0; i < old_slots; i++) {
+		struct refused *r = &old[i];
+		if (!r->used)
+			continue;
+		if (only_current) {
+			if (r->adopted || !r->offered)
+				continue;
+			r->offered = false;
+		}
+		tab[refused_find(st, r->key)] = *r;
+		st->n_refused++;
+		if (!r->adopted)
+			st->n_pending++;
+	}
+	free(old);
+	return 0;
+}
+
+static void count_drop(struct cstatd_store *st, const char *key)
+{
+	st->dropped_total++;
+	cstatd_complain(&st->drop_complaint, CSTATD_LOG_WARN,
+	                "container limit reached; more containers are not tracked",
+	                "max_containers=%zu first_dropped=%s", st->max_records, key);
+}
+
+/* A key offered while the store is full: counted the first time it is
+ * offered (again, after it was adopted), remembered so that offers in later
+ * sweeps are not. Returns false when it could not be remembered. */
+static bool refuse(struct cstatd_store *st, const char *key)
+{
+	if (st->refused_slots > 0) {
+		struct refused *r = &st->refused[refused_find(st, key)];
+		if (r->used) {
+			r->offered = true;
+			if (r->adopted) {
+				/* Tracked for a while, gone from the store, refused
+				 * again: a new appearance. */
+				r->adopted = false;
+				st->n_pending++;
+				count_drop(st, key);
+			}
+			return true;
+		}
+	}
+	count_drop(st, key);
+	if (st->n_refused >= refused_cap(st))
+		return false;
+	if ((st->n_refused + 1) * 2 > st->refused_slots &&
+	    refused_rebuild(st, st->refused_slots ? st->refused_slots * 2 : 64, false) != 0)
+		return false;
+	struct refused *r = &st->refused[refused_find(st, key)];
+	strcpy(r->key, key);
+	r->used = true;
+	r->offered = true;
+	r->adopted = false;
+	st->n_refused++;
+	st->n_pending++;
+	return true;
+}
+
+/* A refused key is being added after all: it is tracked from now on. */
+static void adopt(struct cstatd_store *st, const char *key)
+{
+	struct refused *r = &st->refused[refused_find(st, key)];
+	if (!r->used || r->adopted)
+		return;
+	r->adopted = true;
+	if (--st->n_pending == 0)
+		cstatd_complain_release(
+		    &st->drop_complaint,
+		    "every container is tracked again (below --max-containers)");
+}
+
+void cstatd_store_new_round(struct cstatd_store *st)
+{
+	if (st->refused_slots == 0)
+		return;
+	size_t pending_before = st->n_pending;
+	if (refused_rebuild(st, st->refused_slots, true) != 0)
+		return; /* out of memory: keep the old set, try again next round */
+	if (pending_before > 0 && st->n_pending == 0)
+		cstatd_complain_release(&st->drop_complaint,
+		                        "no container is dropped any more (--max-containers)");
+}
+
+bool cstatd_label_cut(char *value, size_t max_bytes)
+{
+	const unsigned char *s = (const unsigned char *)value;
+	size_t len = strlen(value), n = len;
+
+	if (max_bytes > 0 && n > max_bytes) {
+		/* Back over the continuation bytes (10xxxxxx) of a character
+		 * that the cut would split; a character has at most three. */
+		n = max_bytes;
+		while (n > 0 && max_bytes - n < 3 && (s[n] & 0xC0) == 0x80)
+			n--;
+	}
+	/* The last character before n: complete? (An earlier plain cut,
+	 * snprintf into a fixed field, may have split it.) */
+	size_t i = n;
+	while (i > 0 && n - i < 3 && (s[i - 1] & 0xC0) == 0x80)
+		i--;
+	if (i > 0 && s[i - 1] >= 0xC0 && s[i - 1] < 0xF8) {
+		unsigned char lead = s[i - 1];
+		size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+		if (1 + (n - i) < need)
+			n = i - 1;
+	}
+	if (n == len)
+		return false;
+	value[n] = '\0';
+	return true;
 }

@@ -114,10 +114,13 @@ static void track(struct cg_collector *cg, struct cstatd_store *st, const char *
 			snprintf(c->name, sizeof(c->name), "%.12s", key);
 		else
 			snprintf(c->name, sizeof(c->name), "/%s", rel);
+		cstatd_label_cut(c->name, cstatd_store_label_max(st));
 	}
 	if (!c->cgroup_path || strcmp(c->cgroup_path, rel) != 0) {
 		if (cg__attach(cg, c, rel) != 0)
 			return;
+		/* The `id` label is the path: cut once, here, not per sweep. */
+		cstatd_label_cut(c->id_label, cstatd_store_label_max(st));
 	}
 	((struct cg_priv *)c->cg_priv)->gen = cg->gen;
 }
@@ -169,6 +172,10 @@ static void walk(struct cg_collector *cg, struct cstatd_store *st, const char *r
 static void rescan(struct cg_collector *cg, struct cstatd_store *st)
 {
 	cg->gen++;
+	/* The walk offers every container directory again: containers dropped
+	 * by --max-containers that were not offered since the last rescan are
+	 * gone, and are counted again should they come back. */
+	cstatd_store_new_round(st);
 	if (cg->all_cgroups)
 		track(cg, st, "");
 	walk(cg, st, "", 0);
@@ -283,7 +290,7 @@ void cg_collector_free(struct cg_collector *cg)
 
 /* Adopts a cgroup path that another source (Docker: /proc/<pid>/cgroup)
  * found for a record the path patterns missed. */
-static void adopt_hint(struct cg_collector *cg, struct cstatd_container *c)
+static void adopt_hint(struct cg_collector *cg, size_t label_max, struct cstatd_container *c)
 {
 	const char *rel = c->cgroup_hint;
 	while (*rel == '/')
@@ -299,6 +306,7 @@ static void adopt_hint(struct cg_collector *cg, struct cstatd_container *c)
 	}
 	if (cg__attach(cg, c, rel) == 0) {
 		((struct cg_priv *)c->cg_priv)->gen = cg->gen;
+		cstatd_label_cut(c->id_label, label_max);
 		add_watch(cg, rel);
 	}
 	c->cgroup_hint[0] = '\0';
@@ -309,6 +317,11 @@ void cg_collector_sweep(struct cg_collector *cg, struct cstatd_store *st, double
 	bool retry_absent = false;
 
 	if (cg->inotify_fd >= 0 && !drain_inotify(cg, st))
+		cg->rescan_now = true;
+	/* Containers were dropped (--max-containers) and records went since:
+	 * walk now, so that the dropped ones take the free places at once
+	 * rather than at the next periodic rescan. */
+	if (cstatd_store_refused(st) > 0 && !cstatd_store_full(st))
 		cg->rescan_now = true;
 	if (cg->rescan_now || now >= cg->next_rescan) {
 		rescan(cg, st);
@@ -321,7 +334,7 @@ void cg_collector_sweep(struct cg_collector *cg, struct cstatd_store *st, double
 	for (size_t i = 0; i < cstatd_store_count(st); i++) {
 		struct cstatd_container *c = cstatd_store_at(st, i);
 		if (!c->cg_priv && c->cgroup_hint[0])
-			adopt_hint(cg, c);
+			adopt_hint(cg, cstatd_store_label_max(st), c);
 		if (!c->cg_priv) {
 			c->sources &= ~CSTATD_SRC_CGROUP;
 			continue;

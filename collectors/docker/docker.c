@@ -35,6 +35,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "collectors/docker/docker_parse.h"
 #include "collectors/docker/docker_state.h"
@@ -46,6 +49,7 @@
 #define HDR_CAP (16u << 10)       /* /_ping headers */
 #define ERR_BODY_CAP (64u << 10)  /* an error body we only log */
 #define PROC_CGROUP_CAP (64u << 10)
+#define TRIM_AFTER_BYTES (1u << 20) /* a parsed body this big: give the tree's pages back */
 
 #define POLL_MS 200               /* stop flag latency */
 #define BACKOFF_MIN 0.5
@@ -99,6 +103,7 @@ struct ctr {
 	char name[CSTATD_NAME_LEN];  /* latest known name (events, list, inspect) */
 	bool have_info;              /* inspected at least once */
 	struct dk_inspect info;
+	bool info_cut;               /* info's label values cut to --max-label-length */
 	struct dk_restarts rs;
 	struct dk_oom oom;
 	double life_started_at;      /* StartedAt of the current life; -1 unknown */
@@ -118,6 +123,7 @@ struct ctr {
 	/* Stats stream. */
 	struct xfer *stream;
 	bool want_stream;            /* merge's decision (AUTO mode) */
+	uint32_t cg_groups;          /* fill groups the cgroup files supplied (never the stream's) */
 	unsigned want_votes, unwant_votes;
 	double stream_retry_at;
 	double stream_backoff;
@@ -480,6 +486,11 @@ static struct xfer *xfer_start(struct docker_collector *dc, enum xfer_kind kind,
 	}
 	if (!x->streaming) {
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, REQUEST_TIMEOUT_MS);
+		/* One-shot requests (ping, list, inspect) close their
+		 * connection: libcurl would keep every idle one of a burst
+		 * open (up to 4 per transfer handle), and a local socket costs
+		 * nothing to reconnect. */
+		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
 	} else if (kind == X_STATS) {
 		/* A stats stream sends a line about every second while the
 		 * container runs (§4.1); 10 s without a byte is a stall. */
@@ -660,6 +671,7 @@ static void apply_event(struct docker_collector *dc, const struct dk_event *ev)
 		if (ev->name[0]) {
 			snprintf(c->name, sizeof(c->name), "%s", ev->name);
 			snprintf(c->info.name, sizeof(c->info.name), "%s", ev->name);
+			c->info_cut = false;
 		}
 		queue_inspect(dc, c);
 		break;
@@ -707,6 +719,7 @@ static void apply_inspect(struct docker_collector *dc, struct ctr *c, const stru
 		c->last_exit_code = in->exit_code;
 	}
 	c->info = *in;
+	c->info_cut = false;
 	snprintf(c->name, sizeof(c->name), "%s", in->name);
 	c->have_info = true;
 }
@@ -820,6 +833,20 @@ static int on_list_entry(void *arg, const struct dk_list_entry *e)
 	return 0;
 }
 
+/* jansson's tree of a list body is 10-15 times the body (110 MB for the
+ * 8 MB list of ~5700 containers) and 80 times for a body of tiny elements;
+ * glibc keeps the freed pages in this thread's arena, so RSS would stay at
+ * that peak until the next list. Hand them back once the tree is freed. */
+static void trim_after_parse(size_t body_len)
+{
+#ifdef __GLIBC__
+	if (body_len >= TRIM_AFTER_BYTES)
+		malloc_trim(0);
+#else
+	(void)body_len;
+#endif
+}
+
 static void list_done(struct docker_collector *dc, struct xfer *x)
 {
 	struct list_ctx lc = { 0 };
@@ -828,6 +855,7 @@ static void list_done(struct docker_collector *dc, struct xfer *x)
 	int rc;
 
 	rc = dk_parse_list(x->body.p, x->body.len, on_list_entry, &lc, &skipped);
+	trim_after_parse(x->body.len);
 	if (rc < 0) {
 		free(lc.v);
 		cstatd_count_error(rc == -ENOMEM ? CSTATD_ERR_DOCKER_HTTP : CSTATD_ERR_DOCKER_JSON);
@@ -1140,6 +1168,10 @@ static bool stream_desired(const struct docker_collector *dc, const struct ctr *
 		return false;
 	if (c->info.state != CSTATD_STATE_RUNNING && c->info.state != CSTATD_STATE_PAUSED)
 		return false; /* Docker sends only empty samples then (§4.2) */
+	/* Only for containers the store tracks (the last merge exported them):
+	 * one dropped by --max-containers gets no stream, even in ALWAYS. */
+	if (c->merge_seq == 0 || c->merge_seq != dc->merge_seq)
+		return false;
 	return dc->stats_mode == DOCKER_STATS_ALWAYS || c->want_stream;
 }
 
@@ -1353,6 +1385,12 @@ static void fill_sample(const struct docker_collector *dc, struct ctr *k,
 	 * recomputed every sweep by the netdev collector). */
 	cg_have = from_cgroup ? c->s.have : (c->s.have & CSTATD_HAVE_NETDEV);
 	c->s.have = cg_have;
+	/* A group the cgroup files supplied is not taken over by the stream
+	 * once the cgroup is gone (container being removed, destroy event not
+	 * seen yet): the stream's numbers are another source's, and a counter
+	 * would jump back (to 0 from a cgroup v2 dockerd). The series ends. */
+	if (from_cgroup)
+		k->cg_groups |= cg_have & ~CSTATD_HAVE_NETDEV;
 
 	lacks_cpu = !(cg_have & CSTATD_HAVE_CPU_STAT);
 	lacks_mem = !(cg_have & CSTATD_HAVE_MEM_CURRENT);
@@ -1365,7 +1403,7 @@ static void fill_sample(const struct docker_collector *dc, struct ctr *k,
 			const struct fill_group *g = &fill_groups[i];
 			uint32_t got = k->ss.have & g->bits;
 
-			if (!got || (!always && (cg_have & g->probe)))
+			if (!got || (!always && ((cg_have | k->cg_groups) & g->probe)))
 				continue;
 			copy_group(&c->s, &k->ss, g->bits);
 			c->s.have = (c->s.have & ~g->bits) | got;
@@ -1407,6 +1445,21 @@ static void fill_sample(const struct docker_collector *dc, struct ctr *k,
 		if (k->unwant_votes >= WANT_VOTES_CLOSE)
 			k->want_stream = false;
 	}
+}
+
+/* Label values from Docker are cut to --max-label-length once per inspect
+ * or rename, by the first merge that sees them, not at every sweep's copy. */
+static void cut_info(struct dk_inspect *in, size_t max)
+{
+	unsigned i;
+
+	cstatd_label_cut(in->name, max);
+	cstatd_label_cut(in->image, max);
+	cstatd_label_cut(in->image_id, max);
+	cstatd_label_cut(in->compose_project, max);
+	cstatd_label_cut(in->compose_service, max);
+	for (i = 0; i < in->n_labels && i < CSTATD_MAX_LABELS; i++)
+		cstatd_label_cut(in->labels[i].value, max);
 }
 
 static void fill_docker_info(const struct ctr *k, struct cstatd_docker_info *d)
@@ -1461,6 +1514,10 @@ void docker_collector_merge(struct docker_collector *dc, struct cstatd_store *st
 		else
 			c->sources &= ~CSTATD_SRC_DOCKER;
 
+		if (!k->info_cut) {
+			cut_info(&k->info, cstatd_store_label_max(st));
+			k->info_cut = true;
+		}
 		snprintf(c->name, sizeof(c->name), "%s", k->info.name[0] ? k->info.name : k->id);
 		memcpy(c->image, k->info.image, sizeof(c->image));
 		snprintf(c->runtime, sizeof(c->runtime), "%s", dc->podman ? "podman" : "docker");

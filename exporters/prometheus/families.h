@@ -190,6 +190,10 @@ enum fam_scope { SCOPE_CONTAINER, SCOPE_NAME, SCOPE_SELF };
 	  "Duration of the last complete sweep, in seconds.", "sweep clock")                       \
 	X(CONTAINERS, "cstatd_containers", GAUGE, SELF, "",                                        \
 	  "Number of containers (or cgroups, with --all-cgroups) tracked.", "store")               \
+	X(CONTAINERS_DROPPED, "cstatd_containers_dropped_total", COUNTER, SELF, "",                \
+	  "Containers left untracked because --max-containers were tracked already; each is "      \
+	  "counted once per appearance, not once per sweep.",                                      \
+	  "store")                                                                                 \
 	X(COLLECT_ERRORS, "cstatd_collect_errors_total", COUNTER, SELF, "source",                  \
 	  "Collection errors by source (unreadable or garbled files, Docker API failures).",       \
 	  "collectors")                                                                            \

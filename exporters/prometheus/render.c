@@ -829,6 +829,11 @@ static void emit_self(struct ctx *x, enum fam_id id, const struct fam_def *f)
 		put_u64(b, cstatd_store_count(x->st));
 		nl(b);
 		break;
+	case FAM_CONTAINERS_DROPPED:
+		sample_start(x, f->name, SIZE_MAX, NULL, NULL, NULL, NULL);
+		put_u64(b, cstatd_store_dropped_total(x->st));
+		nl(b);
+		break;
 	case FAM_COLLECT_ERRORS:
 		for (int i = 0; i < CSTATD_ERR_COUNT; i++) {
 			sample_start(x, f->name, SIZE_MAX, "source",

@@ -635,6 +635,49 @@ static void test_unreachable_and_bad_host(void **state)
 	cstatd_store_free(st);
 }
 
+/* --max-containers: a container the store refuses gets no stats stream,
+ * even in ALWAYS mode; once room frees up it is tracked and streamed. */
+static bool web_tracked(struct cstatd_store *st) { return web(st) != NULL; }
+
+static void test_dropped_gets_no_stream(void **state)
+{
+	struct cstatd_store *st = cstatd_store_new();
+	struct docker_collector *dc;
+	int conns;
+	(void)state;
+	pthread_mutex_lock(&fk.mu);
+	fk.container_gone = false;
+	fk.stats = STATS_NORMAL;
+	fk.stats_conns = 0;
+	pthread_mutex_unlock(&fk.mu);
+	cstatd_store_set_limits(st, 1, 0);
+	struct cstatd_container *other = cstatd_store_add(st, "other");
+	assert_non_null(other);
+	fake_listen();
+	dc = start_collector(DOCKER_STATS_ALWAYS);
+	double end = now_mono() + 2.0;
+	do {
+		other->sources = CSTATD_SRC_CGROUP;
+		docker_collector_merge(dc, st, (double)time(NULL));
+		cstatd_store_prune(st);
+		nap_ms(50);
+	} while (now_mono() < end);
+	pthread_mutex_lock(&fk.mu);
+	conns = fk.stats_conns;
+	pthread_mutex_unlock(&fk.mu);
+	assert_null(web(st));
+	assert_int_equal(cstatd_store_dropped_total(st), 1);
+	assert_int_equal(conns, 0);
+	cstatd_store_remove(st, other);
+	assert_true(merge_until(dc, st, web_tracked, 5));
+	assert_true(merge_until(dc, st, web_has_stream_numbers, 10));
+	assert_int_equal(cstatd_store_dropped_total(st), 1);
+	assert_true(timed_stop(dc) < 1.0);
+	fake_vanish();
+	cstatd_store_free(st);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -642,6 +685,7 @@ int main(void)
 		cmocka_unit_test(test_over_cap_line_and_reconnect),
 		cmocka_unit_test(test_daemon_vanishes_and_returns),
 		cmocka_unit_test(test_unreachable_and_bad_host),
+		cmocka_unit_test(test_dropped_gets_no_stream),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1859,6 +1859,52 @@ const char *__ubsan_default_options(void)
 	return "halt_on_error=1:print_stacktrace=1";
 }
 
+/* The guards as the exposition shows them: a full store renders only its
+ * records, cstatd_containers_dropped_total counts each refused container
+ * once, and a name cut by the store (across a multibyte character) is
+ * rendered whole and valid. */
+static void test_guards(void **state)
+{
+	(void)state;
+	struct cstatd_store *st = cstatd_store_new();
+	assert_non_null(st);
+	cstatd_store_set_limits(st, 2, 16);
+	const char *keys[] = {ID_WEB, ID_DB, ID_FREE, ID_WEIRD};
+	for (int sweep = 0; sweep < 3; sweep++) {
+		for (int i = 0; i < 4; i++) {
+			if (cstatd_store_get(st, keys[i]))
+				continue;
+			struct cstatd_container *c = cstatd_store_add(st, keys[i]);
+			if (!c)
+				continue;
+			c->is_container = true;
+			snprintf(c->runtime, sizeof(c->runtime), "docker");
+			/* 15 ASCII bytes, then "é" across the 16-byte limit. */
+			snprintf(c->name, sizeof(c->name), "%c23456789abcdef\xc3\xa9-tail",
+			         'a' + i);
+			cstatd_label_cut(c->name, cstatd_store_label_max(st));
+			c->s.have = CSTATD_HAVE_CPU_STAT;
+			c->s.cpu.usage_usec = 1;
+		}
+	}
+	struct renderer *r = renderer_new();
+	assert_non_null(r);
+	struct cstatd_snapshot *snap = render(r, st, NULL);
+	struct expo e;
+	parse_variant(&e, snap, CSTATD_BODY_TEXT);
+	check_families(&e);
+	expect_line(&e, "cstatd_containers 2");
+	expect_line(&e, "cstatd_containers_dropped_total 2");
+	assert_int_equal(count_of(&e, "container_cpu_usage_seconds_total", NULL), 2);
+	expect(&e, "1", "cstatd_container_info", "name", "a23456789abcdef", NULL);
+	expect(&e, "1", "cstatd_container_info", "name", "b23456789abcdef", NULL);
+	expect_none(&e, "cstatd_container_info", "name", "c23456789abcdef", NULL);
+	assert_null(strstr(e.text, "\xc3"));
+	expo_free(&e);
+	renderer_free(r);
+	cstatd_store_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1878,6 +1924,7 @@ int main(void)
 	    cmocka_unit_test(test_steady_state_and_churn),
 	    cmocka_unit_test(test_many_containers),
 	    cmocka_unit_test(test_overflow),
+	    cmocka_unit_test(test_guards),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -451,6 +451,214 @@ static void test_remove_foreign(void **state)
 	cstatd_store_free(b);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Cardinality guards: --max-label-length                                   */
+/* ------------------------------------------------------------------------ */
+
+/* cstatd_label_cut on a copy of `in`; checks the result and the return. */
+static void cut_case(const char *in, size_t max, const char *want)
+{
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%s", in);
+	bool changed = cstatd_label_cut(buf, max);
+	if (strcmp(buf, want) != 0)
+		fail_msg("cut(\"%s\", %zu): expected \"%s\" (%zu bytes), got \"%s\" (%zu bytes)",
+		         in, max, want, strlen(want), buf, strlen(buf));
+	if (changed != (strcmp(in, want) != 0))
+		fail_msg("cut(\"%s\", %zu): returned %d", in, max, changed);
+}
+
+static void test_label_cut_ascii(void **state)
+{
+	(void)state;
+	cut_case("", 16, "");
+	cut_case("abcdef", 0, "abcdef");  /* 0: no limit */
+	cut_case("abcdef", 7, "abcdef");  /* under */
+	cut_case("abcdef", 6, "abcdef");  /* exactly at the limit: untouched */
+	cut_case("abcdefg", 6, "abcdef"); /* one over */
+	cut_case("abcdefghijklmnopqrstuvwxyz", 16, "abcdefghijklmnop");
+}
+
+/* A character across the limit goes whole; one that ends at it stays. */
+static void test_label_cut_utf8_boundary(void **state)
+{
+	(void)state;
+	/* "é" is C3 A9, the 5th and 6th bytes of "abcdéxyz". */
+	cut_case("abcd\xc3\xa9xyz", 6, "abcd\xc3\xa9"); /* ends exactly at the limit */
+	cut_case("abcd\xc3\xa9xyz", 5, "abcd");         /* 2-byte char across it */
+	/* "€" is E2 82 AC, "😀" is F0 9F 98 80: every cut inside them. */
+	cut_case("ab\xe2\x82\xac", 5, "ab\xe2\x82\xac");
+	cut_case("ab\xe2\x82\xac", 4, "ab");
+	cut_case("ab\xe2\x82\xac", 3, "ab");
+	cut_case("ab\xf0\x9f\x98\x80z", 6, "ab\xf0\x9f\x98\x80");
+	cut_case("ab\xf0\x9f\x98\x80z", 5, "ab");
+	cut_case("ab\xf0\x9f\x98\x80z", 4, "ab");
+	cut_case("ab\xf0\x9f\x98\x80z", 3, "ab");
+	cut_case("\xf0\x9f\x98\x80", 3, ""); /* nothing fits */
+	/* A long multibyte run: the result is the longest whole prefix. */
+	char in[256] = "", want[256] = "";
+	for (int i = 0; i < 40; i++)
+		strcat(in, "\xc3\xa9"); /* 80 bytes */
+	for (int i = 0; i < 8; i++)
+		strcat(want, "\xc3\xa9"); /* 16 bytes */
+	cut_case(in, 16, want);
+	cut_case(in, 17, want);
+}
+
+/* A value that an earlier plain byte cut (snprintf into a fixed field)
+ * left with half a character loses that half, limit or not. */
+static void test_label_cut_incomplete_tail(void **state)
+{
+	(void)state;
+	cut_case("name\xe2\x82", 0, "name");
+	cut_case("name\xe2", 100, "name");
+	cut_case("name\xf0\x9f\x98", 100, "name");
+	cut_case("name\xc3", 100, "name");
+	/* Not UTF-8 at all: left for the renderer's U+FFFD. */
+	cut_case("bad\xff", 100, "bad\xff");
+	cut_case("bad\x80\x80", 100, "bad\x80\x80");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cardinality guards: --max-containers                                     */
+/* ------------------------------------------------------------------------ */
+
+static void test_no_limit_by_default(void **state)
+{
+	(void)state;
+	struct cstatd_store *st = cstatd_store_new();
+	assert_non_null(st);
+	char key[CSTATD_ID_LEN + 1];
+	for (unsigned i = 0; i < 6000; i++) {
+		make_key(key, i);
+		assert_non_null(cstatd_store_add(st, key));
+	}
+	assert_false(cstatd_store_full(st));
+	assert_int_equal(cstatd_store_dropped_total(st), 0);
+	assert_int_equal(cstatd_store_label_max(st), 0);
+	cstatd_store_free(st);
+}
+
+/* Full store: new keys refused, each counted once however often offered. */
+static void test_limit_counts_each_drop_once(void **state)
+{
+	(void)state;
+	struct cstatd_store *st = cstatd_store_new();
+	assert_non_null(st);
+	cstatd_store_set_limits(st, 3, 64);
+	assert_int_equal(cstatd_store_label_max(st), 64);
+	assert_non_null(cstatd_store_add(st, "a"));
+	assert_non_null(cstatd_store_add(st, "b"));
+	assert_false(cstatd_store_full(st));
+	assert_non_null(cstatd_store_add(st, "c"));
+	assert_true(cstatd_store_full(st));
+
+	/* d is offered every sweep (Docker does that): counted once. */
+	for (int sweep = 0; sweep < 10; sweep++)
+		assert_null(cstatd_store_add(st, "d"));
+	assert_int_equal(cstatd_store_dropped_total(st), 1);
+	assert_int_equal(cstatd_store_refused(st), 1);
+	assert_null(cstatd_store_add(st, "e"));
+	assert_null(cstatd_store_add(st, "d"));
+	assert_int_equal(cstatd_store_dropped_total(st), 2);
+	assert_int_equal(cstatd_store_refused(st), 2);
+	assert_int_equal(cstatd_store_count(st), 3);
+	assert_null(cstatd_store_get(st, "d"));
+
+	/* A key too long is no drop. */
+	char longkey[CSTATD_ID_LEN + 2];
+	memset(longkey, 'x', sizeof(longkey) - 1);
+	longkey[sizeof(longkey) - 1] = '\0';
+	assert_null(cstatd_store_add(st, longkey));
+	assert_int_equal(cstatd_store_dropped_total(st), 2);
+
+	/* b goes: the next offer of d takes its place; d stays counted. */
+	cstatd_store_remove(st, cstatd_store_get(st, "b"));
+	assert_false(cstatd_store_full(st));
+	assert_non_null(cstatd_store_add(st, "d"));
+	assert_true(cstatd_store_full(st));
+	assert_int_equal(cstatd_store_refused(st), 1); /* e */
+	assert_int_equal(cstatd_store_dropped_total(st), 2);
+	assert_null(cstatd_store_add(st, "e"));
+	assert_int_equal(cstatd_store_dropped_total(st), 2);
+
+	cstatd_store_free(st);
+}
+
+/* Refused keys are forgotten after a round in which nobody offered them:
+ * a container that comes back after that is a new appearance. A container
+ * adopted, then gone, then refused again is one too. */
+static void test_limit_rounds(void **state)
+{
+	(void)state;
+	struct cstatd_store *st = cstatd_store_new();
+	assert_non_null(st);
+	cstatd_store_set_limits(st, 2, 0);
+	assert_non_null(cstatd_store_add(st, "a"));
+	assert_non_null(cstatd_store_add(st, "b"));
+	assert_null(cstatd_store_add(st, "x"));
+	assert_null(cstatd_store_add(st, "y"));
+	assert_int_equal(cstatd_store_dropped_total(st), 2);
+
+	/* Round 1: both were offered since the start. Then only x again. */
+	cstatd_store_new_round(st);
+	assert_int_equal(cstatd_store_refused(st), 2);
+	assert_null(cstatd_store_add(st, "x"));
+	/* Round 2: y was not offered during round 1: forgotten. */
+	cstatd_store_new_round(st);
+	assert_int_equal(cstatd_store_refused(st), 1);
+	assert_int_equal(cstatd_store_dropped_total(st), 2);
+	assert_null(cstatd_store_add(st, "x")); /* still remembered */
+	assert_null(cstatd_store_add(st, "y")); /* back: counted again */
+	assert_int_equal(cstatd_store_dropped_total(st), 3);
+
+	/* a goes, x is adopted; x goes too, and comes back while full. */
+	cstatd_store_remove(st, cstatd_store_get(st, "a"));
+	struct cstatd_container *x = cstatd_store_add(st, "x");
+	assert_non_null(x);
+	assert_int_equal(cstatd_store_refused(st), 1); /* y */
+	cstatd_store_remove(st, x);
+	assert_non_null(cstatd_store_add(st, "y")); /* y takes the place */
+	assert_int_equal(cstatd_store_refused(st), 0);
+	assert_null(cstatd_store_add(st, "x"));
+	assert_int_equal(cstatd_store_dropped_total(st), 4);
+	assert_int_equal(cstatd_store_refused(st), 1);
+
+	/* Nothing offered for two rounds: the set empties. */
+	cstatd_store_new_round(st);
+	cstatd_store_new_round(st);
+	assert_int_equal(cstatd_store_refused(st), 0);
+	cstatd_store_free(st);
+}
+
+/* Many refused keys: the set grows (rehashes) and still finds every one;
+ * past its bound (4 × limit + 1024) keys are counted at every offer. */
+static void test_limit_many_refused(void **state)
+{
+	(void)state;
+	struct cstatd_store *st = cstatd_store_new();
+	assert_non_null(st);
+	cstatd_store_set_limits(st, 1, 0);
+	assert_non_null(cstatd_store_add(st, "only"));
+	enum { N = 3000, BOUND = 4 * 1 + 1024 };
+	char key[CSTATD_ID_LEN + 1];
+	for (unsigned i = 0; i < N; i++) {
+		make_key(key, i);
+		assert_null(cstatd_store_add(st, key));
+	}
+	assert_int_equal(cstatd_store_dropped_total(st), N);
+	assert_int_equal(cstatd_store_refused(st), BOUND);
+	for (unsigned i = 0; i < BOUND; i++) {
+		make_key(key, i);
+		assert_null(cstatd_store_add(st, key));
+	}
+	assert_int_equal(cstatd_store_dropped_total(st), N); /* remembered */
+	make_key(key, N - 1);
+	assert_null(cstatd_store_add(st, key));
+	assert_int_equal(cstatd_store_dropped_total(st), N + 1); /* not remembered */
+	cstatd_store_free(st);
+}
+
 /* Under -fsanitize=undefined, a UB report fails the run instead of only
  * being printed (the runtime's default is to carry on). */
 const char *__ubsan_default_options(void);
@@ -469,6 +677,13 @@ int main(void)
 	    cmocka_unit_test(test_churn_small_table),
 	    cmocka_unit_test(test_prune),
 	    cmocka_unit_test(test_remove_foreign),
+	    cmocka_unit_test(test_label_cut_ascii),
+	    cmocka_unit_test(test_label_cut_utf8_boundary),
+	    cmocka_unit_test(test_label_cut_incomplete_tail),
+	    cmocka_unit_test(test_no_limit_by_default),
+	    cmocka_unit_test(test_limit_counts_each_drop_once),
+	    cmocka_unit_test(test_limit_rounds),
+	    cmocka_unit_test(test_limit_many_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
