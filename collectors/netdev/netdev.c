@@ -38,11 +38,16 @@ static void priv_free(void *p)
 	free(np);
 }
 
+/* The network namespace of a pid, as an inode number that differs between
+ * namespaces: /proc/<pid>/net/dev's, which anyone may stat (procfs gives
+ * each namespace's net/ entries their own inodes), not /proc/<pid>/ns/net's,
+ * which needs ptrace access to the process: an unprivileged cstatd could
+ * not tell the namespaces apart and read no container network at all. */
 static ino_t netns_of(const struct cstatd_fsroot *fs, const char *pid)
 {
 	char path[8192];
 	struct stat st;
-	snprintf(path, sizeof(path), "%s/%s/ns/net", fs->proc_root, pid);
+	snprintf(path, sizeof(path), "%s/%s/net/dev", fs->proc_root, pid);
 	return stat(path, &st) == 0 ? st.st_ino : 0;
 }
 
