@@ -42,9 +42,17 @@ def fleet_run(args, fleet, run_no):
     rec = {"bench": "fleet", "n": n, "run": run_no, "netns": fleet.netns,
            "interval": args.interval, "duration": args.duration}
     cargs = ["--interval", args.interval, "--no-docker"] + args.cstatd_arg
+    # Isolated (default): cstatd's --cgroup-root is the fleet's own directory
+    # on the cgroup2 mount, so cgroups other programs make meanwhile (tests on
+    # a shared machine) are neither read by cstatd nor by the floor.
+    root = fleet.base if args.isolate else fleet.mount
+    if args.isolate:
+        cargs += ["--cgroup-root", root]
+    rec["isolated"] = args.isolate
     with bl.Daemon(cargs, ready_timeout=120) as d:
         port = d.port
-        fleet_rels = {"/" + fleet.rel(c) for c in fleet.ids()}
+        fleet_rels = {"/" + os.path.relpath(os.path.join(fleet.docker_dir, c), root)
+                      for c in fleet.ids()}
         # Wait until every cgroup of the fleet is tracked (bounded).
         deadline = time.monotonic() + 60
         ids = []
@@ -79,7 +87,7 @@ def fleet_run(args, fleet, run_no):
         # --netdev always: the floor applies cstatd's own rule (net/dev of the
         # first pid when its netns differs from pid 1's, or when pid 1's netns
         # cannot be read), so both read the same files whatever the layout.
-        floor = bl.Floor(fleet.mount, ids, args.duration, interval_ms=int(interval_s * 1000),
+        floor = bl.Floor(root, ids, args.duration, interval_ms=int(interval_s * 1000),
                          netdev=True)
         text0, fails = bl.try_metrics_text(port, attempts=3)
         scrape_failures += fails
@@ -271,6 +279,9 @@ def main():
     ap.add_argument("--no-wrk", action="store_true")
     ap.add_argument("--interval", default="1s")
     ap.add_argument("--netns", choices=("own", "host"), default="own")
+    ap.add_argument("--no-isolate", dest="isolate", action="store_false",
+                    help="watch the whole cgroup2 mount, not only the fleet's directory "
+                         "(other cgroups on the host are then read and counted too)")
     ap.add_argument("--cstatd-arg", action="append", default=[],
                     help="extra cstatd argument (repeatable)")
     ap.add_argument("--json", help="append one JSON object per run to this file")
