@@ -45,7 +45,9 @@ def main():
             cs.append(c)
         # The hard limit too: cstatd raises its soft limit to the hard one.
         resource.setrlimit(resource.RLIMIT_NOFILE, (LIMIT, LIMIT))
-        with ct.Cstatd(["--interval", "500ms", "--cgroup-root", mnt]) as d:
+        # --cgroup-root is the sandbox's own directory: cgroups that other
+        # programs create on the machine meanwhile must not eat the budget.
+        with ct.Cstatd(["--interval", "500ms", "--cgroup-root", sb.base]) as d:
             d_ref.append(d)
 
             def all_read():
@@ -60,8 +62,10 @@ def main():
             m = d.metrics()
             t.info(f"open fds: at most {worst} of {LIMIT} over 6 samples")
             t.check(worst < LIMIT, "cstatd's open fds stay under RLIMIT_NOFILE", actual=worst)
-            t.check(worst > LIMIT // 2, "the budget is used (most files kept open)",
-                    actual=worst)
+            # N directory fds + at least 40 kept files: the budget (less the
+            # HTTP connection slots it reserves) is used, not left idle.
+            t.check(worst > N + 40, "the budget is used (files kept open beyond the "
+                    "directories)", actual=worst)
             for fam in (CPU, "container_processes"):
                 missing = [c.name12 for c in cs
                            if not ct.series(m, fam, name=c.name12)]
