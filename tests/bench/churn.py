@@ -29,14 +29,26 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as bl  # noqa: E402
 
 
-def settle(d, fleet, base_ids, timeout=20.0):
+def root_of(args, fleet):
+    """cstatd's --cgroup-root: the fleet's own directory unless --no-isolate
+    (then the whole mount, and other programs' cgroups are read too)."""
+    return fleet.base if args.isolate else fleet.mount
+
+
+def id_of(args, fleet, cid):
+    """The `id` label cstatd gives the fleet's cgroup cid."""
+    return "/" + os.path.relpath(os.path.join(fleet.docker_dir, cid), root_of(args, fleet))
+
+
+def settle(args, d, fleet, base_ids, timeout=20.0):
     """Wait until cstatd tracks exactly the base fleet again (bounded)."""
     deadline = time.monotonic() + timeout
-    want = {"/" + fleet.rel(c) for c in base_ids}
+    want = {id_of(args, fleet, c) for c in base_ids}
+    prefix = id_of(args, fleet, "")
     ids = set()
     while time.monotonic() < deadline:
         ids = set(bl.tracked_ids(bl.metrics_text(d.port)))
-        fleet_ids = {i for i in ids if i.startswith("/" + os.path.relpath(fleet.base, fleet.mount))}
+        fleet_ids = {i for i in ids if i.startswith(prefix)}
         if fleet_ids == want:
             return True, ids
         time.sleep(0.5)
@@ -47,9 +59,11 @@ def churn_run(args, fleet, run_no):
     rec = {"bench": "churn", "run": run_no, "base": len(fleet.members), "rate": args.rate,
            "lifetime": args.lifetime, "duration": args.duration, "netns": fleet.netns}
     base_ids = set(fleet.ids())
-    cargs = ["--interval", "1s", "--no-docker"] + args.cstatd_arg
+    cargs = ["--interval", "1s", "--no-docker", "--cgroup-root", root_of(args, fleet)] \
+        + args.cstatd_arg
+    rec["isolated"] = args.isolate
     with bl.Daemon(cargs, ready_timeout=60) as d, bl.PromScraper(d.port, period=15.0):
-        ok, _ = settle(d, fleet, base_ids)
+        ok, _ = settle(args, d, fleet, base_ids)
         time.sleep(args.warmup)
         # Steady window before the churn, same length as the churn window
         # (bounded to 30 s): the CPU to compare against.
@@ -107,11 +121,11 @@ def churn_run(args, fleet, run_no):
                         "samples": samples}
 
         # After: every churned cgroup is gone; wait for cstatd to notice.
-        settled, ids = settle(d, fleet, base_ids)
+        settled, ids = settle(args, d, fleet, base_ids)
         time.sleep(3.0)  # a few more sweeps: fds of removed records closed
         e = d.stat()
         text = bl.metrics_text(d.port)
-        churned_rels = {"/" + fleet.rel(c) for c in churned}
+        churned_rels = {id_of(args, fleet, c) for c in churned}
         stale_lines = [ln for ln in text.splitlines()
                        if not ln.startswith("#") and any(c[:12] in ln for c in churned)]
         rec["after"] = {"rss_kb": e.rss_kb, "hwm_kb": e.hwm_kb, "fds": e.fds,
@@ -156,6 +170,8 @@ def main():
     ap.add_argument("--warmup", type=float, default=5.0)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--netns", choices=("own", "host"), default="own")
+    ap.add_argument("--no-isolate", dest="isolate", action="store_false",
+                    help="watch the whole cgroup2 mount, not only the fleet's directory")
     ap.add_argument("--cstatd-arg", action="append", default=[])
     ap.add_argument("--json")
     args = ap.parse_args()
