@@ -165,7 +165,43 @@ def check_compose(t, docs):
     t.check(user and not user.startswith(("0:", "root")) and user.split(":")[0] != "0",
             "compose cstatd: a non-root user", actual=user)
     t.equal(s.get("pid"), "host", "compose cstatd: pid host")
-    t.equal(s.get("cgroup"), "host", "compose cstatd: cgroup host")
+    # docker-compose 1.29 (Debian 12) rejects a top-level `name:` and the
+    # `cgroup` key: the project name comes from deploy/.env, the host cgroup
+    # namespace from compose.cgroup-host.yaml (Compose v2).
+    t.check("name" not in c, "compose: no top-level `name:` (docker-compose 1.29 rejects it)")
+    t.check("cgroup" not in s, "compose cstatd: no `cgroup:` key (docker-compose 1.29 rejects "
+            "it)")
+    ov = docs.get("deploy/compose.cgroup-host.yaml", [{}])[0]
+    t.equal(ov.get("services", {}).get("cstatd", {}).get("cgroup"), "host",
+            "compose.cgroup-host.yaml: cstatd with cgroup host (Compose v2)")
+    env = {}
+    with open(os.path.join(DEPLOY, ".env")) as f:
+        for line in f:
+            k, sep, v = line.strip().partition("=")
+            if sep and not k.startswith("#"):
+                env[k] = v
+    t.equal(env.get("COMPOSE_PROJECT_NAME"), "cstatd", "deploy/.env: COMPOSE_PROJECT_NAME=cstatd")
+    t.check("REVISION" in (s.get("build", {}).get("args") or {}),
+            "compose cstatd: the REVISION build argument is passed", actual=s.get("build"))
+    if shutil.which("docker-compose"):
+        env = dict(os.environ, DOCKER_GID="999")
+        for k in ("COMPOSE_PROJECT_NAME", "COMPOSE_FILE", "DOCKER_HOST"):
+            env.pop(k, None)
+        p = subprocess.run(["docker-compose", "-f", os.path.join(DEPLOY, "compose.yaml"),
+                            "config", "-q"], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=60)
+        t.check(p.returncode == 0, "`docker-compose config -q` (1.29) accepts compose.yaml",
+                actual=p.stdout.decode("utf-8", "replace")[-800:])
+        env.pop("DOCKER_GID")
+        p = subprocess.run(["docker-compose", "-f", os.path.join(DEPLOY, "compose.yaml"),
+                            "config", "-q"], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=60)
+        out = p.stdout.decode("utf-8", "replace")
+        t.check(p.returncode != 0 and "DOCKER_GID" in out,
+                "without DOCKER_GID docker-compose refuses, naming it", actual=out[-400:])
+    else:
+        t.info("docker-compose not installed: `config -q` not run (scripts/deps.sh --test "
+               "installs it)")
     vols = s.get("volumes", [])
     t.check("/sys/fs/cgroup:/sys/fs/cgroup:ro" in vols, "compose cstatd: cgroupfs read-only",
             actual=vols)
@@ -185,6 +221,44 @@ def check_compose(t, docs):
     g = " ".join(svc.get("grafana", {}).get("volumes", []))
     t.check("grafana/cstatd.json" in g and "grafana/provisioning" in g,
             "compose grafana: the dashboard and its provisioning are mounted", actual=g)
+
+
+def check_dockerfile(t):
+    """deploy/Dockerfile installs a -dev package for every pkg_check_modules()
+    module of CMakeLists.txt, and its VERSION default is project(VERSION)."""
+    with open(os.path.join(DEPLOY, "Dockerfile")) as f:
+        dockerfile = f.read()
+    with open(os.path.join(ct.REPO_ROOT, "CMakeLists.txt")) as f:
+        cmake = f.read()
+    build_stage = dockerfile.split("\nFROM scratch")[0]
+    modules = []
+    for m in re.finditer(r"pkg_check_modules\(\s*\w+\s+REQUIRED\s+(?:IMPORTED_TARGET\s+)?"
+                         r"([^)\s]+)", cmake):
+        modules.append(m.group(1))
+    t.check(len(modules) >= 4, "CMakeLists.txt: pkg_check_modules() found", actual=modules)
+    missing = []
+    for mod in modules:
+        p = subprocess.run(["pkg-config", "--variable=pcfiledir", mod], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, timeout=30)
+        pc = os.path.join(p.stdout.decode().strip(), mod + ".pc")
+        q = subprocess.run(["dpkg", "-S", pc], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           timeout=30)
+        if p.returncode != 0 or q.returncode != 0:
+            t.info(f"pkg-config module {mod}: no Debian package found here; not checked")
+            continue
+        pkg = q.stdout.decode().split(":", 1)[0]
+        if not re.search(rf"(^|\s){re.escape(pkg)}(\s|$)", build_stage, re.M):
+            missing.append(f"{mod} ({pkg})")
+    t.equal(missing, [], "deploy/Dockerfile's build stage installs the -dev package of every "
+            "pkg_check_modules() module in CMakeLists.txt")
+    m = re.search(r"project\(\s*cstatd\s+VERSION\s+([0-9.]+)", cmake)
+    v = re.search(r"^ARG VERSION=(\S+)", dockerfile, re.M)
+    t.check(m and v and m.group(1) == v.group(1),
+            "deploy/Dockerfile: ARG VERSION default equals project(VERSION) in CMakeLists.txt",
+            actual=(v and v.group(1), m and m.group(1)))
+    t.check('-DCSTATD_REVISION="$REVISION"' in dockerfile and
+            'org.opencontainers.image.revision="${REVISION}"' in dockerfile,
+            "deploy/Dockerfile: the REVISION build argument reaches cmake and the label")
 
 
 def containers_of(doc):
@@ -455,6 +529,7 @@ def main():
     try:
         docs = check_yaml(t, yaml)
         check_compose(t, docs)
+        check_dockerfile(t)
         check_kubernetes(t, docs)
         check_promtool(t, tmp, yaml)
         check_rules_families(t, names, yaml)

@@ -6,12 +6,17 @@
    locally: `mmdebstrap --variant=apt bookworm` from Debian's mirror, cached
    in /var/cache/cstatd-test/ (rebuilt when older than a week or missing; a
    clean machine builds it in ~10-20 s), then `docker import`.
-2. `docker build --network host -f deploy/Dockerfile .` on a private dockerd
-   (lib/dockerd.py, cgroup v2 mode) with the legacy builder (the build stage
-   runs apt-get against the mirror through the host network; the private
-   dockerd has no bridge). Image size and file list are reported.
+2. `docker build --network host --build-arg REVISION=$(git rev-parse HEAD)
+   -f deploy/Dockerfile .` on a private dockerd (lib/dockerd.py, cgroup v2
+   mode) with the legacy builder (the build stage runs apt-get against the
+   mirror through the host network; the private dockerd has no bridge).
+   Image size and file list are reported. The image is saved to the cache
+   (lib/images.py) for test_compose.py.
 3. The image: non-root USER, EXPOSE 9338, a HEALTHCHECK that runs
-   `cstatd --health-check`, no shell (running /bin/sh in it fails).
+   `cstatd --health-check`, no shell (running /bin/sh in it fails); the
+   revision: `cstatd --version` in the image prints the git commit, and the
+   org.opencontainers.image.revision / .version labels carry it and the
+   project version (also cstatd_build_info{revision} in the scrape).
 4. A busy container (`sh -c 'while :; do :; done'`) and cstatd from the
    image next to it, run as docs/deploy.md says: --read-only --cap-drop ALL
    --security-opt no-new-privileges --user 65532:<the socket's group>
@@ -29,7 +34,6 @@ and the Debian mirror; exits 77 saying which is missing otherwise.
 """
 
 import contextlib
-import fcntl
 import io
 import json
 import shutil
@@ -42,12 +46,9 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import cstatd_test as ct  # noqa: E402
 import dockerd as dk  # noqa: E402
+import images  # noqa: E402
 
-CACHE_DIR = os.environ.get("CSTATD_TEST_CACHE", "/var/cache/cstatd-test")
-BASE_TAR = os.path.join(CACHE_DIR, "debian-bookworm-apt.tar")
-BASE_MAX_AGE = 7 * 24 * 3600  # s
-MIRROR = "http://deb.debian.org/debian"
-BASE_TAG = "debian:bookworm-slim"
+BASE_TAG = images.BASE_TAG
 IMAGE = "cstatd:test"
 UID = 65532
 NAME = "busy"
@@ -60,42 +61,6 @@ def timed(t, what, fn):
     dt = time.monotonic() - t0
     t.info(f"{what}: {dt:.1f} s")
     return r, dt
-
-
-def base_tarball(t):
-    """The mmdebstrap tarball, from the cache or made now (under a lock, so
-    that two runs do not build it at once; written to a temporary name and
-    renamed, so an interrupted run never leaves half a tarball)."""
-    os.makedirs(CACHE_DIR, exist_ok=True)
-    with open(os.path.join(CACHE_DIR, ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            st = os.stat(BASE_TAR)
-            age = time.time() - st.st_mtime
-            if age < BASE_MAX_AGE and st.st_size > 10 << 20:
-                t.info(f"base tarball from the cache: {BASE_TAR} "
-                       f"({st.st_size / 1e6:.0f} MB, {age / 3600:.1f} h old)")
-                return BASE_TAR
-        except FileNotFoundError:
-            pass
-        tmp = os.path.join(CACHE_DIR, f".base-{os.getpid()}.tar")
-        t.info(f"mmdebstrap --variant=apt bookworm {tmp} {MIRROR}")
-        t0 = time.monotonic()
-        try:
-            p = subprocess.run(["mmdebstrap", "--variant=apt", "--format=tar", "--quiet", "bookworm",
-                                tmp, MIRROR],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, timeout=300)
-            if p.returncode != 0:
-                raise RuntimeError(f"mmdebstrap exited {p.returncode}:\n"
-                                   + p.stdout.decode("utf-8", "replace")[-2000:])
-            os.replace(tmp, BASE_TAR)
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        t.info(f"base tarball made in {time.monotonic() - t0:.1f} s "
-               f"({os.path.getsize(BASE_TAR) / 1e6:.0f} MB)")
-        return BASE_TAR
 
 
 def image_files(d, image):
@@ -146,12 +111,18 @@ def main():
     saved = {}
     t.on_failure.append(lambda: print("  .. cstatd container log (tail):\n"
                                       + saved.get("log", ""), flush=True))
-    tar, _ = timed(t, "base tarball ready", lambda: base_tarball(t))
+    tar, _ = timed(t, "base tarball ready", lambda: images.base_tarball(t.info))
+    revision = images.git_revision()
+    version = images.project_version()
+    key = images.cstatd_image_key(revision)
+    if revision is None:
+        t.info("no git revision here (no git or no .git): the image says 'unknown'")
 
     with dk.PrivateDockerd("v2") as d:
         timed(t, f"docker import -> {BASE_TAG}",
               lambda: d.docker("import", tar, BASE_TAG, timeout=300))
-        build_argv = ["build", "--network", "host", "-f",
+        build_argv = ["build", "--network", "host",
+                      "--build-arg", f"REVISION={revision or 'unknown'}", "-f",
                       os.path.join(ct.REPO_ROOT, "deploy", "Dockerfile"), "-t", IMAGE,
                       ct.REPO_ROOT]
         t.info("docker " + " ".join(build_argv))
@@ -160,6 +131,9 @@ def main():
         if rc != 0:
             print("  .. docker build output (tail):\n" + (out + err)[-4000:], flush=True)
         t.equal(rc, 0, "docker build -f deploy/Dockerfile succeeds", fatal=True)
+        with contextlib.suppress(Exception):
+            images.save_cstatd_image(d, IMAGE, key, t.info)
+        check_revision(t, d, revision, version)
 
         # -- the image ------------------------------------------------------
         size = int(d.docker("image", "inspect", "-f", "{{.Size}}", IMAGE))
@@ -210,7 +184,7 @@ def main():
         t.info("docker " + " ".join(run_argv))
         ccid = d.docker(*run_argv)
         try:
-            run_checks(t, d, ccid, port, gid, cid, mnt)
+            run_checks(t, d, ccid, port, gid, cid, mnt, revision)
         finally:
             saved["log"] = d.docker_run("logs", "--tail", "30", "cstatd", timeout=30)[2][-4000:]
     t.info(f"total {time.monotonic() - t_start:.1f} s (docker build {build_s:.1f} s, "
@@ -218,7 +192,25 @@ def main():
     t.finish()
 
 
-def run_checks(t, d, ccid, port, gid, busy_cid, mnt):
+def check_revision(t, d, revision, version):
+    """The REVISION build argument reaches `cstatd --version` and the labels."""
+    want = revision or "unknown"
+    rc, out, err = d.docker_run("run", "--rm", "--network", "none", IMAGE, "--version",
+                                timeout=60)
+    t.info(f"cstatd --version in the image: {out.strip()!r}")
+    t.equal(out.strip(), f"cstatd {version} (revision {want})",
+            "`cstatd --version` in the image prints the version and the git revision "
+            "passed as --build-arg REVISION")
+    labels = json.loads(d.docker("image", "inspect", "-f", "{{json .Config.Labels}}", IMAGE))
+    t.equal(labels.get("org.opencontainers.image.revision"), want,
+            "label org.opencontainers.image.revision is the git revision")
+    t.equal(labels.get("org.opencontainers.image.version"), version,
+            "label org.opencontainers.image.version is project(VERSION) of CMakeLists.txt")
+    if revision is not None:
+        t.check(want != "unknown", "the revision is known (not 'unknown')")
+
+
+def run_checks(t, d, ccid, port, gid, busy_cid, mnt, revision):
     def ready():
         try:
             return ct.http_request(port, "/readyz", timeout=1.0)[0] == 200
@@ -230,6 +222,10 @@ def run_checks(t, d, ccid, port, gid, busy_cid, mnt):
     m, ok = dk.poll_metrics(port, lambda m: ct.series(m, "cstatd_container_info", name=NAME),
                             15.0, 0.2)
     info = ct.series(m, "cstatd_container_info", name=NAME)
+    bi = ct.series(m, "cstatd_build_info")
+    t.info(f"cstatd_build_info: {bi}")
+    t.check(len(bi) == 1 and bi[0][0].get("revision") == (revision or "unknown"),
+            "cstatd_build_info{revision} in the scrape is the git revision", actual=bi)
     t.check(ok and len(info) == 1, f"cstatd_container_info{{name=\"{NAME}\"}} from the Docker "
             "socket (mounted read-only)", actual=info, fatal=True)
     t.equal(info[0][0].get("image"), dk.IMAGE, "the busy container's image label")
