@@ -60,6 +60,24 @@ void cstatd_buf_append(struct cstatd_buf *b, const char *s, size_t n)
 	}
 }
 
+/* A pooled buffer keeps its capacity between sweeps, so after a peak (many
+ * containers for a while) it would hold the peak's size for good: when the
+ * last body filled a quarter of it or less, shrink it to the size growth
+ * would have given that body. Steady bodies never trigger it. */
+static void buf_trim(struct cstatd_buf *b)
+{
+	size_t cap = 4096;
+	if (b->cap <= ((size_t)64 << 10) || b->cap / 4 < b->len)
+		return;
+	while (cap < b->len)
+		cap *= 2;
+	char *p = realloc(b->data, cap);
+	if (p) {
+		b->data = p;
+		b->cap = cap;
+	}
+}
+
 /* ------------------------------------------------------------------ */
 /* Pool and the current snapshot                                       */
 /* ------------------------------------------------------------------ */
@@ -109,6 +127,8 @@ struct cstatd_snapshot *cstatd_snapshot_begin(void)
 	pthread_mutex_unlock(&lock);
 	if (s) {
 		for (int v = 0; v < CSTATD_BODY_VARIANTS; v++) {
+			if (s->has[v])
+				buf_trim(&s->body[v]);
 			s->has[v] = false;
 			s->body[v].len = 0;
 			s->body[v].overflow = false;
