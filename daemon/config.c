@@ -167,15 +167,40 @@ static void record(struct scan *s, const char *path, int kl, int kc, int l, int 
 	s->n++;
 }
 
+/*
+ * Steps over the object or array at s->p without recording paths, with a
+ * counter instead of recursion. Used past the depth limit: returning there
+ * without consuming the value left the enclosing array's loop calling
+ * scan_value on the same '[' forever, recording a path each time.
+ */
+static void skip_container(struct scan *s)
+{
+	int depth = 0;
+
+	do {
+		if (*s->p == '"') {
+			scan_string(s, NULL, 0);
+			continue;
+		}
+		if (*s->p == '{' || *s->p == '[')
+			depth++;
+		else if (*s->p == '}' || *s->p == ']')
+			depth--;
+		adv(s);
+	} while (s->p < s->end && depth > 0);
+}
+
 static void scan_value(struct scan *s, const char *path, int kl, int kc, int depth)
 {
 	char sub[512], key[256];
 
 	skip_ws(s);
 	record(s, path, kl, kc, s->line, s->col);
-	if (s->p >= s->end || depth > 64)
+	if (s->p >= s->end)
 		return;
-	if (*s->p == '{') {
+	if (depth > 64 && (*s->p == '{' || *s->p == '[')) {
+		skip_container(s);
+	} else if (*s->p == '{') {
 		adv(s);
 		skip_ws(s);
 		while (s->p < s->end && *s->p != '}') {

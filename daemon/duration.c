@@ -20,9 +20,12 @@ int cstatd_parse_duration_ms(const char *s, uint64_t *out_ms)
 		if (*s < '0' || *s > '9')
 			return -EINVAL;
 		for (; *s >= '0' && *s <= '9'; s++) {
-			if (n > (UINT64_MAX - 9) / 10)
+			uint64_t d = (uint64_t)(*s - '0');
+			/* Exact: 18446744073709551615ms, which
+			 * cstatd_format_duration() writes, parses. */
+			if (n > (UINT64_MAX - d) / 10)
 				return -EINVAL;
-			n = n * 10 + (uint64_t)(*s - '0');
+			n = n * 10 + d;
 		}
 		size_t i, best = sizeof(units) / sizeof(units[0]);
 		/* Longest match first so "ms" is not read as "m" + garbage. */

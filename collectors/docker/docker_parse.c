@@ -576,9 +576,12 @@ static void parse_host_config(const json_t *hc, const json_t *cfg, struct dk_ins
 	if (nm)
 		copy_cstr(out->network_mode, sizeof(out->network_mode), nm);
 
+	/* Limits are whole numbers; one that rounds down to 0 reads as 0,
+	 * "none", rather than becoming a limit of 0 (or a period of 0, a
+	 * divisor for whoever computes quota/period). */
 	jnum(hc, "Memory", &mem);
-	out->mem_limit = mem > 0 ? d2u64(mem) : CSTATD_UNLIMITED;
-	if (mem <= 0)
+	out->mem_limit = mem >= 1 ? d2u64(mem) : CSTATD_UNLIMITED;
+	if (mem < 1)
 		r |= CSTATD_RISK_NO_MEMORY_LIMIT;
 
 	/* NanoCpus and CpuQuota are exclusive (§3). */
@@ -587,11 +590,11 @@ static void parse_host_config(const json_t *hc, const json_t *cfg, struct dk_ins
 	jnum(hc, "CpuPeriod", &period);
 	out->cpu_period_usec = 100000;
 	out->cpu_quota_usec = CSTATD_UNLIMITED;
-	if (nano > 0) {
+	if (nano / 1e9 * 100000.0 >= 1) {
 		out->cpu_quota_usec = d2u64(nano / 1e9 * 100000.0);
-	} else if (quota > 0) {
+	} else if (quota >= 1) {
 		out->cpu_quota_usec = d2u64(quota);
-		if (period > 0)
+		if (period >= 1)
 			out->cpu_period_usec = d2u64(period);
 	}
 	/* A cpuset caps usage at its CPU count: a limit of sorts. */
@@ -601,8 +604,8 @@ static void parse_host_config(const json_t *hc, const json_t *cfg, struct dk_ins
 	/* PidsLimit is nullable; null, 0 and -1 all mean unlimited. */
 	if (json_is_number(pl))
 		pids = json_number_value(pl);
-	out->pids_limit = pids > 0 ? d2u64(pids) : CSTATD_UNLIMITED;
-	if (pids <= 0)
+	out->pids_limit = pids >= 1 ? d2u64(pids) : CSTATD_UNLIMITED;
+	if (pids < 1)
 		r |= CSTATD_RISK_NO_PIDS_LIMIT;
 
 	if (jbool(hc, "Privileged"))
@@ -881,7 +884,7 @@ static void parse_memory(const json_t *ms, struct cstatd_sample *s)
 		s->mem_current = d2u64(usage);
 		s->have |= CSTATD_HAVE_MEM_CURRENT;
 	}
-	if (jnum(ms, "limit", &limit) && limit > 0) {
+	if (jnum(ms, "limit", &limit) && limit >= 1) { /* under 1: as 0, omitted */
 		s->mem_max = d2limit(limit);
 		s->have |= CSTATD_HAVE_MEM_MAX;
 	}
@@ -1088,7 +1091,7 @@ int dk_parse_stats(const char *buf, size_t len, struct dk_stats *out)
 		st->s.have |= CSTATD_HAVE_PIDS_CURRENT;
 	}
 	/* pids.max "max" is 2^64-1 here; absent on Podman; 0 = omitted. */
-	if (ps && jnum(ps, "limit", &d) && d > 0) {
+	if (ps && jnum(ps, "limit", &d) && d >= 1) {
 		st->s.pids_max = d2limit(d);
 		st->s.have |= CSTATD_HAVE_PIDS_MAX;
 	}
@@ -1134,7 +1137,9 @@ int dk_parse_proc_cgroup(const char *buf, size_t len, const char *id, char *out,
 			continue;
 		path = line + 3;
 		plen = n - 3;
-		if (path[0] != '/')
+		/* A NUL would cut the copied path short of the id: not the
+		 * kernel's, and not a path to use. */
+		if (path[0] != '/' || memchr(path, '\0', plen))
 			return -ENOENT;
 		/* A foreign cgroup namespace shows "/.." prefixes. */
 		for (i = 0; i + 3 <= plen; i++)
@@ -1149,10 +1154,15 @@ int dk_parse_proc_cgroup(const char *buf, size_t len, const char *id, char *out,
 		end = memchr(hit, '/', plen - (size_t)(hit - path));
 		if (!end)
 			end = path + plen;
-		n = (size_t)(end - path) - 1; /* without the leading '/' */
-		if (n == 0 || n >= outlen)
-			return n == 0 ? -ENOENT : -ENAMETOOLONG;
-		memcpy(out, path + 1, n);
+		/* Without the leading '/' (all of them: "//x" must not
+		 * become the absolute "/x"); hit is past them, as path[0]
+		 * is '/' and the id has none. */
+		while (path < hit && *path == '/')
+			path++;
+		n = (size_t)(end - path);
+		if (n >= outlen)
+			return -ENAMETOOLONG;
+		memcpy(out, path, n);
 		out[n] = '\0';
 		return 0;
 	}

@@ -101,8 +101,10 @@ static int parse_if_line(const char *p, size_t n, struct cstatd_net_if *ifc)
 	name_len = (size_t)(colon - p);
 	if (name_len == 0 || name_len >= CSTATD_IFNAME_LEN)
 		return -EINVAL;
+	/* A NUL would cut the name short once it is a C string ("lo\0x"
+	 * would pass for lo, two names could collide): not the kernel's. */
 	for (size_t i = 0; i < name_len; i++)
-		if (is_blank(p[i]))
+		if (is_blank(p[i]) || p[i] == '\0')
 			return -EINVAL;
 
 	p = colon + 1;

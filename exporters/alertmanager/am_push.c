@@ -162,9 +162,18 @@ static void *push_main(void *arg)
 int am_pusher_start(const char *const *urls, unsigned n_urls, double timeout_s,
                     struct am_pusher **out)
 {
-	struct am_pusher *p = calloc(1, sizeof(*p));
-	if (!p)
+	/* Our own reference on libcurl's global state, taken on the main
+	 * thread: without it the thread's curl_easy_init() relied on the
+	 * Docker collector's (no reference of its own when that came first),
+	 * whose curl_global_cleanup() at exit then tore libcurl down while this
+	 * thread still used it (the pusher stops after the collector). */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return -ENOMEM;
+	struct am_pusher *p = calloc(1, sizeof(*p));
+	if (!p) {
+		curl_global_cleanup();
+		return -ENOMEM;
+	}
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	p->timeout_ms = (long)(timeout_s * 1000);
@@ -182,6 +191,7 @@ fail:
 	for (unsigned i = 0; i < p->n_urls; i++)
 		free(p->urls[i]);
 	free(p);
+	curl_global_cleanup();
 	return -ENOMEM;
 }
 
@@ -201,6 +211,7 @@ void am_pusher_stop(struct am_pusher *p)
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->cond);
 	free(p);
+	curl_global_cleanup();
 }
 
 void am_pusher_enqueue(struct am_pusher *p, char *body)

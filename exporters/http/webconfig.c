@@ -113,6 +113,11 @@ static int fail_at(struct walk *w, yaml_mark_t m, const char *path, const char *
 	va_end(ap);
 	snprintf(w->err, w->err_len, "%zu:%zu: %s%s%s", m.line + 1, m.column + 1, path,
 	         path[0] ? ": " : "", msg);
+	/* The message quotes keys from the file, and a YAML key can hold a
+	 * line break ("a\n\nb" folds to one): keep the promised one line. */
+	for (char *p = w->err; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return -EINVAL;
 }
 

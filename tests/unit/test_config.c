@@ -255,6 +255,50 @@ static void test_positions_with_escapes_and_utf8(void **state)
 		fail_msg("got %s\nwant %s", err, want);
 }
 
+/*
+ * Found by fuzz_config: JSON nested deeper than the position scanner's limit
+ * (64) made scan_value return without consuming the value, and the array
+ * around it called it again on the same '[' forever, growing the position
+ * table until memory ran out. Now the deep value is stepped over, and a key
+ * after it still gets its right line and column.
+ */
+static void test_fuzz_deep_nesting(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/cstatd-test-config-XXXXXX";
+	int fd = mkstemp(path);
+	struct cstatd_config cfg;
+	char err[512] = "", want[256];
+	FILE *f;
+
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	/* "rules" is validated after every other key, so "interval", after
+	 * the deep part, is the one reported. Brackets inside a string must
+	 * not count. */
+	fputs("{\"rules\": ", f);
+	for (int i = 0; i < 100; i++)
+		fputs(i == 80 ? "[\"]]\\\"[\", {\"a\": " : "[", f);
+	for (int i = 0; i < 100; i++)
+		fputs(i == 19 ? "}]" : "]", f);
+	fputs(",\n \"interval\": \"soon\"}\n", f);
+	fclose(f);
+	assert_int_equal(cstatd_config_load(path, 0, NULL, &cfg, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:2:14: interval: ", path);
+	if (strncmp(err, want, strlen(want)) != 0)
+		fail_msg("got %s\nwant %s...", err, want);
+
+	/* The crashing input itself: 70 nested arrays at the top. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 140; i++)
+		fputc(i < 70 ? '[' : ']', f);
+	fclose(f);
+	assert_int_equal(cstatd_config_load(path, 0, NULL, &cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "expected a JSON object at the top"));
+	unlink(path);
+}
+
 /* docs/configuration.md must hold exactly the generated table. */
 static void test_docs_table(void **state)
 {
@@ -294,6 +338,7 @@ int main(void)
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_failed_reload_leaves_running),
 	    cmocka_unit_test(test_positions_with_escapes_and_utf8),
+	    cmocka_unit_test(test_fuzz_deep_nesting),
 	    cmocka_unit_test(test_docs_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

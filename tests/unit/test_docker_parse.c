@@ -587,6 +587,61 @@ static void test_inspect_invalid(void **state)
 	}
 }
 
+/*
+ * Found by the invariants of fuzz_docker_inspect and fuzz_docker_stats (a
+ * limit is never 0, a CPU period never 0): a limit under 1 (Memory 0.5,
+ * PidsLimit 0.25, CpuPeriod 0.5, NanoCpus 1) was truncated to a limit of 0,
+ * or a period of 0. Docker never sends one; it now reads as 0 does: no limit
+ * (with its risk bit), the default period, an omitted stats limit.
+ */
+static void test_fuzz_fractional_limits(void **state)
+{
+	static const char inspect[] =
+	    "{\"Id\":\"" REF_ID "\",\"State\":{\"Status\":\"running\"},\"HostConfig\":"
+	    "{\"Memory\":0.5,\"NanoCpus\":1,\"CpuQuota\":50000,\"CpuPeriod\":0.5,"
+	    "\"PidsLimit\":0.25},\"Config\":{\"User\":\"1000\"}}";
+	static const char inspect_quota[] =
+	    "{\"Id\":\"" REF_ID "\",\"State\":{\"Status\":\"running\"},\"HostConfig\":"
+	    "{\"CpuQuota\":0.5,\"CpuPeriod\":50000,\"PidsLimit\":1}}";
+	static const char stats[] = "{\"read\":\"2026-03-02T10:15:04Z\",\"memory_stats\":"
+	                            "{\"usage\":100,\"limit\":0.5},\"pids_stats\":"
+	                            "{\"current\":1,\"limit\":0.5}}";
+	struct dk_inspect in;
+	struct dk_stats st;
+	size_t len;
+	char *buf;
+
+	(void)state;
+	buf = str_exact(inspect, &len);
+	assert_int_equal(dk_parse_inspect(buf, len, NULL, &in), 0);
+	free(buf);
+	assert_true(in.mem_limit == CSTATD_UNLIMITED);
+	assert_true(in.pids_limit == CSTATD_UNLIMITED);
+	/* NanoCpus 1 is 0.0001 us of quota: none; then CpuQuota applies,
+	 * with the default period. */
+	assert_int_equal(in.cpu_quota_usec, 50000);
+	assert_int_equal(in.cpu_period_usec, 100000);
+	assert_true(in.risks & CSTATD_RISK_NO_MEMORY_LIMIT);
+	assert_true(in.risks & CSTATD_RISK_NO_PIDS_LIMIT);
+	assert_false(in.risks & CSTATD_RISK_NO_CPU_LIMIT);
+
+	buf = str_exact(inspect_quota, &len);
+	assert_int_equal(dk_parse_inspect(buf, len, NULL, &in), 0);
+	free(buf);
+	assert_true(in.cpu_quota_usec == CSTATD_UNLIMITED);
+	assert_int_equal(in.cpu_period_usec, 100000);
+	assert_true(in.risks & CSTATD_RISK_NO_CPU_LIMIT);
+	assert_int_equal(in.pids_limit, 1);
+
+	buf = str_exact(stats, &len);
+	assert_int_equal(dk_parse_stats(buf, len, &st), 0);
+	free(buf);
+	assert_true(st.s.have & CSTATD_HAVE_MEM_CURRENT);
+	assert_false(st.s.have & CSTATD_HAVE_MEM_MAX);
+	assert_true(st.s.have & CSTATD_HAVE_PIDS_CURRENT);
+	assert_false(st.s.have & CSTATD_HAVE_PIDS_MAX);
+}
+
 /* ------------------------------------------------------------------------ */
 /* /events                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -1124,6 +1179,47 @@ static void test_proc_cgroup(void **state)
 	assert_true(dk_valid_id(WEB_ID));
 }
 
+/*
+ * Found by fuzz_docker_text. (1) A NUL inside the 0:: path was copied into
+ * `out`, so the C string ended before the container's component
+ * ("system.slice/dock"), a cgroup path that is not the container's. Such a
+ * line is not the kernel's; it is refused like a path without the id.
+ * (2) "0:://x<id>" gave "/x<id>": only one leading '/' was dropped, and the
+ * result, meant to be relative to the cgroup root, was absolute.
+ */
+static void test_fuzz_proc_cgroup(void **state)
+{
+	static const char line[] = "0::/system.slice/dock\0er-" REF_ID ".scope/init\n";
+	static const char before_id[] = "0::/sys\0tem.slice/" REF_ID "\n";
+	char out[512];
+	size_t len;
+	char *buf;
+
+	(void)state;
+	buf = str_exact("1:name=systemd:/\n0:://kedr" REF_ID "\n", &len);
+	assert_int_equal(dk_parse_proc_cgroup(buf, len, REF_ID, out, sizeof(out)), 0);
+	assert_string_equal(out, "kedr" REF_ID);
+	free(buf);
+	buf = str_exact("0::///" REF_ID "/init", &len);
+	assert_int_equal(dk_parse_proc_cgroup(buf, len, REF_ID, out, sizeof(out)), 0);
+	assert_string_equal(out, REF_ID);
+	/* Exactly the id: 65 bytes are enough, 64 are not. */
+	assert_int_equal(dk_parse_proc_cgroup(buf, len, REF_ID, out, 65), 0);
+	assert_int_equal(dk_parse_proc_cgroup(buf, len, REF_ID, out, 64), -ENAMETOOLONG);
+	free(buf);
+
+	memset(out, 'x', sizeof(out));
+	buf = dup_exact(line, sizeof(line) - 1);
+	assert_int_equal(dk_parse_proc_cgroup(buf, sizeof(line) - 1, REF_ID, out, sizeof(out)),
+	                 -ENOENT);
+	free(buf);
+	buf = dup_exact(before_id, sizeof(before_id) - 1);
+	assert_int_equal(dk_parse_proc_cgroup(buf, sizeof(before_id) - 1, REF_ID, out, sizeof(out)),
+	                 -ENOENT);
+	free(buf);
+	assert_int_equal(out[0], 'x'); /* untouched */
+}
+
 /* ------------------------------------------------------------------------ */
 /* Robustness: every fixture, cut at every length, through every parser     */
 /* ------------------------------------------------------------------------ */
@@ -1189,6 +1285,7 @@ int main(void)
 		cmocka_unit_test(test_inspect_labels_null),
 		cmocka_unit_test(test_inspect_label_limits),
 		cmocka_unit_test(test_inspect_invalid),
+		cmocka_unit_test(test_fuzz_fractional_limits),
 		cmocka_unit_test(test_event_legacy_die),
 		cmocka_unit_test(test_event_legacy_rename_and_exec),
 		cmocka_unit_test(test_event_api152_without_legacy_keys),
@@ -1204,6 +1301,7 @@ int main(void)
 		cmocka_unit_test(test_stats_limits_and_caps),
 		cmocka_unit_test(test_stats_truncated_and_garbage),
 		cmocka_unit_test(test_proc_cgroup),
+		cmocka_unit_test(test_fuzz_proc_cgroup),
 		cmocka_unit_test(test_every_prefix_of_every_fixture),
 	};
 

@@ -334,6 +334,25 @@ static void test_invalid(void **state)
 	assert_int_equal(nd.ifs[0].rx_bytes, UINT64_MAX);
 }
 
+/*
+ * Found by fuzz_netdev: a NUL inside an interface name was copied into the
+ * C-string name, so "lo\0x" passed for lo (and was skipped), "\0eth0" gave
+ * an empty name, and "eth0\0a" / "eth0\0b" would export one name twice.
+ * The kernel never prints one; the file is refused like any garbage.
+ */
+static void test_fuzz_nul_in_name(void **state)
+{
+	static const char lo_nul[] = HEADER "lo\0x: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n";
+	static const char lead_nul[] = HEADER "  \0eth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n";
+	static const char mid_nul[] = HEADER "  eth0\0a: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n";
+	struct cstatd_netdev nd;
+	(void)state;
+
+	assert_int_equal(run_checked(lo_nul, sizeof(lo_nul) - 1, &nd), -EINVAL);
+	assert_int_equal(run_checked(lead_nul, sizeof(lead_nul) - 1, &nd), -EINVAL);
+	assert_int_equal(run_checked(mid_nul, sizeof(mid_nul) - 1, &nd), -EINVAL);
+}
+
 /* The parser must stop at len even when a valid file continues in memory. */
 static void test_respects_len(void **state)
 {
@@ -495,6 +514,7 @@ int main(void)
 	    cmocka_unit_test(test_too_many_interfaces),
 	    cmocka_unit_test(test_name_length),
 	    cmocka_unit_test(test_invalid),
+	    cmocka_unit_test(test_fuzz_nul_in_name),
 	    cmocka_unit_test(test_respects_len),
 	    cmocka_unit_test(test_truncated),
 	    cmocka_unit_test(test_garbage),

@@ -421,6 +421,33 @@ static void test_broken(void **state)
 	}
 }
 
+/*
+ * Found by fuzz_webconfig: a plain YAML key that runs over a blank line folds
+ * to a key holding '\n', and the "unknown key" message quoted it, so `err`
+ * held two lines where the header promises one. Control characters in the
+ * message now read '?'. The first input is the fuzzer's, as found.
+ */
+static void test_fuzz_key_with_line_break(void **state)
+{
+	(void)state;
+	static const char *const inputs[] = {
+	    "tls_server_config:\n  cert_file: \"CertIfGiven\"\n? curve_preferenceserver_c  "
+	    "CurveP384\n    - CurveP521\n    - X25519\n \n    - X25519\n    #- X25519t",
+	    "tls_server_config:\n  \"cert\\nfile\\r\\t\": a\n",
+	    "basic_auth_users:\n  ? [a]\n  : b\n",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(inputs); i++) {
+		struct cstatd_webconfig wc;
+		char err[600] = "";
+		assert_int_equal(parse(inputs[i], &wc, err, sizeof(err)), -EINVAL);
+		assert_true(err[0] != '\0');
+		for (const char *p = err; *p; p++)
+			if ((unsigned char)*p < 0x20)
+				fail_msg("case %zu: control character 0x%02x in \"%s\"", i,
+				         (unsigned)(unsigned char)*p, err);
+	}
+}
+
 /* A value that is not NUL-terminated at len: the parser reads len bytes. */
 static void test_length_is_respected(void **state)
 {
@@ -574,6 +601,7 @@ int main(void)
 	    cmocka_unit_test(test_yaml_booleans),
 	    cmocka_unit_test(test_users_without_tls),
 	    cmocka_unit_test(test_broken),
+	    cmocka_unit_test(test_fuzz_key_with_line_break),
 	    cmocka_unit_test(test_length_is_respected),
 	    cmocka_unit_test(test_size_caps),
 	    cmocka_unit_test(test_self_referencing_alias),

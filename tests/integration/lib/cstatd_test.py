@@ -328,11 +328,51 @@ def time_scale():
         return 1.0
 
 
+def _valgrind_log_argv(wrapper, log_path):
+    """`wrapper` with --log-file=<log_path> added when it is valgrind writing
+    to stderr (the default), so that cstatd's stderr stays its own (tests
+    read it line by line); the harness reads the file at exit instead."""
+    if (wrapper and os.path.basename(wrapper[0]).startswith("valgrind")
+            and not any(a.startswith(("--log-file", "--log-fd", "--log-socket"))
+                        for a in wrapper)):
+        return [wrapper[0], f"--log-file={log_path}"] + wrapper[1:], log_path
+    return wrapper, None
+
+
+def _read_text(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except (OSError, TypeError):
+        return ""
+
+
+# LeakSanitizer cannot run under ptrace: it aborts at exit ("LeakSanitizer has
+# encountered a fatal error", status 134) when cstatd runs under strace or gdb.
+_PTRACE_TOOLS = {"strace", "ltrace", "gdb"}
+
+
+def wrapped_env(env=None, wrapper=None):
+    """The environment for a cstatd started under `wrapper`: as given (or
+    os.environ), with ``detect_leaks=0`` added to ASAN_OPTIONS when the
+    wrapper traces with ptrace (strace), where LeakSanitizer cannot work.
+    Leaks are still checked by every run without such a wrapper."""
+    wrapper = wrapper_argv() if wrapper is None else wrapper
+    base = dict(os.environ if env is None else env)
+    if any(os.path.basename(w) in _PTRACE_TOOLS for w in wrapper):
+        opts = base.get("ASAN_OPTIONS", "")
+        base["ASAN_OPTIONS"] = (opts + ":" if opts else "") + "detect_leaks=0"
+        return base
+    return env
+
+
 # What a report looks like on stderr (ASan/LSan/UBSan/TSan write to stderr
 # unless log_path says otherwise; valgrind too unless --log-file says so).
 _REPORT_PATTERNS = [
     ("AddressSanitizer", re.compile(r"^==\d+==\s*ERROR: AddressSanitizer\b.*$", re.M)),
-    ("LeakSanitizer", re.compile(r"^==\d+==\s*ERROR: LeakSanitizer\b.*$", re.M)),
+    ("LeakSanitizer", re.compile(r"^==\d+==\s*ERROR: LeakSanitizer\b.*$|"
+                                 r"^==\d+==\s*LeakSanitizer has encountered a fatal error.*$",
+                                 re.M)),
     ("UndefinedBehaviorSanitizer",
      re.compile(r"^.*\.[ch]:\d+:\d+: runtime error: .*$|"
                 r"^SUMMARY: UndefinedBehaviorSanitizer\b.*$", re.M)),
@@ -424,18 +464,27 @@ def run_cstatd(args, timeout=10, no_docker=True, env=None):
     argv = [find_binary()] + list(args)
     if no_docker and "--no-docker" not in argv:
         argv.append("--no-docker")
-    argv = wrapper_argv() + argv
-    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env=env)
+    wrapper = wrapper_argv()
+    env = wrapped_env(env, wrapper)
+    fd, vg_log = tempfile.mkstemp(prefix="cstatd-valgrind-", suffix=".log")
+    os.close(fd)
     try:
-        out, err = p.communicate(timeout=timeout * time_scale())
-        rc = p.returncode
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out, err = p.communicate(timeout=10)
-        rc = None
-    err = err.decode("utf-8", "replace")
-    check_sanitizer_output(err, rc, p.pid, argv)
+        wrapper, vg_log_used = _valgrind_log_argv(wrapper, vg_log)
+        argv = wrapper + argv
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=env)
+        try:
+            out, err = p.communicate(timeout=timeout * time_scale())
+            rc = p.returncode
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate(timeout=10)
+            rc = None
+        err = err.decode("utf-8", "replace")
+        check_sanitizer_output(err + _read_text(vg_log_used), rc, p.pid, argv)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(vg_log)
     return rc, out.decode("utf-8", "replace"), err
 
 
@@ -473,6 +522,7 @@ class Cstatd:
         self.proc = None
         self.returncode = None
         self._checked = False
+        self.valgrind_log = None
         self.tmpdir = None
         self.stderr_path = None
         self.stdout_path = None
@@ -494,15 +544,19 @@ class Cstatd:
                               a.startswith("--docker-host=") for a in self.args)
         if not self.docker and not has_docker_flag:
             argv.append("--no-docker")
-        argv = wrapper_argv() + argv
+        self.tmpdir = tempfile.mkdtemp(prefix="cstatd-run-")
+        wrapper = wrapper_argv()
+        env = wrapped_env(self.env, wrapper)
+        wrapper, self.valgrind_log = _valgrind_log_argv(
+            wrapper, os.path.join(self.tmpdir, "valgrind.log"))
+        argv = wrapper + argv
         self.argv = argv
         self._checked = False
-        self.tmpdir = tempfile.mkdtemp(prefix="cstatd-run-")
         self.stderr_path = os.path.join(self.tmpdir, "stderr.log")
         self.stdout_path = os.path.join(self.tmpdir, "stdout.log")
         with open(self.stderr_path, "wb") as ef, open(self.stdout_path, "wb") as of:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=of,
-                                         stderr=ef, env=self.env)
+                                         stderr=ef, env=env)
         print(f"  .. started cstatd pid {self.proc.pid}: {' '.join(argv)}", flush=True)
         return self
 
@@ -578,8 +632,8 @@ class Cstatd:
             self.stop()
         if self.proc is not None and self.proc.poll() is not None and not self._checked:
             self._checked = True
-            check_sanitizer_output(self.stderr_text(), self.proc.returncode, self.proc.pid,
-                                   self.argv)
+            check_sanitizer_output(self.stderr_text() + _read_text(self.valgrind_log),
+                                   self.proc.returncode, self.proc.pid, self.argv)
         if self.tmpdir and not self.keep_logs:
             self._stderr_cache = self.stderr_text()
             shutil.rmtree(self.tmpdir, ignore_errors=True)
