@@ -10,18 +10,22 @@
 # main (ASan) suite, e.g. `scripts/test.sh -R docker`.
 #
 # How the suite is split, and why (issue #7: .ci/run must stay under 30 min
-# on a 2-core VM). Figures: one run each on a shared 2-core VM, 2026-11-25.
+# on a 2-core VM). Times: one run of each step on a 2-core VM shared with
+# other jobs (load 1-2), 2026-11-25.
 #
-#   step      build       what runs                                         about
-#   release   build/      -Werror RelWithDebInfo: unit tests, docs, and the  11-14 min
-#                         tests that need the release binary (RELEASE_ONLY)
-#   fuzz      build-fuzz  every libFuzzer target 30 s (scripts/fuzz.sh)      4-5 min
-#   asan      build-asan  EVERYTHING else, once: unit + integration against  9-10 min
-#                         the ASan+UBSan binary (build 1 min)
-#   tsan      build-tsan  threaded unit tests + integration tests where      2-3 min
+#   step      build       what runs                                          took
+#   release   build/      -Werror RelWithDebInfo: unit tests, docs, and the   ~12 min
+#                         tests that need the release binary (RELEASE_ONLY:
+#                         image 2.7, compose 3.7, systemd_real 0.9,
+#                         bench_smoke 2.3, churn_soak 1.8 min)
+#   fuzz      build-fuzz  11 libFuzzer targets x 30 s (scripts/fuzz.sh)      ~6.5 min
+#   asan      build-asan  EVERYTHING else, once: unit + integration against  7m39s
+#                         the ASan+UBSan binary (build 5 s)
+#   tsan      build-tsan  threaded unit tests + integration tests where      1m32s
 #                         sweep, Docker, HTTP, pusher and signals run at once
-#   valgrind  build-vg    5 integration tests with cstatd under memcheck,    2-3 min
+#   valgrind  build-vg    5 integration tests with cstatd under memcheck,    0m51s
 #                         leak check at the SIGTERM exit
+#                                                                    total ~28.5 min
 #
 # - The integration suite runs ONCE, against the sanitized binary: a report
 #   (ASan, LSan at exit, UBSan) fails the test that started that cstatd (the
@@ -42,10 +46,11 @@
 #   suite. Both are builds of their own: TSan cannot be combined with ASan,
 #   and valgrind needs an uninstrumented binary (-O1 -g).
 # - ctest -j1 everywhere: tests that spin a CPU measure rates on a 2-core VM.
-#   The sanitizer steps add ~6 min (TSan and valgrind builds and runs) to the
-#   one-suite design; the rest is the suite itself. If CI grows past its
-#   budget, the RUN_SERIAL deployment tests (image, compose, systemd_real,
-#   ~6-10 min together) are the first candidates for a nightly job.
+# - Budget: TSan and valgrind add ~2.5 min; running the integration suite
+#   once instead of twice saves ~7.5. The total is over the ~22 min aimed at
+#   because of the deployment tests (image + compose + systemd_real: 7.3 min,
+#   serial, docker builds): they are the first candidates for a nightly job
+#   (STEPS and -E make that a one-line change), then the fuzz time.
 #
 # STEPS="release asan" scripts/test.sh runs only those steps (default: all).
 # Each step prints what it runs and how long it took; a summary comes last.
