@@ -57,27 +57,6 @@ CPU = "container_cpu_usage_seconds_total"
 PROMTOOL = "/usr/bin/promtool"
 
 
-class SandboxDockerd(dk.PrivateDockerd):
-    """PrivateDockerd("v2") with --cgroup-parent <sandbox>/docker, so that a
-    cstatd rooted at the sandbox sees these containers and nothing else on
-    the host (other tests may be running)."""
-
-    def __init__(self, sb, **kw):
-        super().__init__("v2", **kw)
-        self.parent_rel = os.path.relpath(sb.docker_dir, self.cgroup2_mount)
-
-    def _argv(self):
-        return super()._argv() + ["--cgroup-parent", "/" + self.parent_rel]
-
-    def cgroup_dir(self, cid):
-        return os.path.join(self.cgroup2_mount, self.parent_rel, cid)
-
-    def _container_cgroup_dirs(self, cid):
-        out = super()._container_cgroup_dirs(cid)
-        p = self.cgroup_dir(cid)
-        if os.path.isdir(p) and p not in out:
-            out.append(p)
-        return out
 
 
 def docker_missing():
@@ -247,7 +226,7 @@ def utf8_prefix(s, limit):
 
 
 def part_docker(t, mnt):
-    with ct.CgroupSandbox(mnt) as sb, SandboxDockerd(sb) as dd:
+    with ct.CgroupSandbox(mnt) as sb, dk.SandboxDockerd(sb) as dd:
         t.equal(dd.docker("info", "-f", "{{.CgroupVersion}}"), "2",
                 "private dockerd runs in cgroup v2 mode", fatal=True)
         name = "n" * 300

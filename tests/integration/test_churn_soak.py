@@ -366,33 +366,6 @@ class Monitor:
 
 
 # --------------------------------------------------------------------------
-# A private v2 dockerd whose containers live inside the sandbox
-# --------------------------------------------------------------------------
-
-class SandboxDockerd(dk.PrivateDockerd):
-    """PrivateDockerd("v2") with --cgroup-parent <sandbox>/docker: every
-    container's cgroup is <sandbox>/docker/<id>, next to the plain cgroups,
-    so a cstatd rooted at the sandbox sees our containers and nothing else."""
-
-    def __init__(self, sb, **kw):
-        super().__init__("v2", **kw)
-        self.parent_rel = os.path.relpath(sb.docker_dir, self.cgroup2_mount)
-
-    def _argv(self):
-        return super()._argv() + ["--cgroup-parent", "/" + self.parent_rel]
-
-    def cgroup_dir(self, cid):
-        return os.path.join(self.cgroup2_mount, self.parent_rel, cid)
-
-    def _container_cgroup_dirs(self, cid):
-        out = super()._container_cgroup_dirs(cid)
-        p = self.cgroup_dir(cid)
-        if os.path.isdir(p) and p not in out:
-            out.append(p)
-        return out
-
-
-# --------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------
 
@@ -426,7 +399,7 @@ def main():
     log = Log()
     # The sandbox outlives dockerd: dockerd removes its containers' cgroups
     # (inside the sandbox) before the sandbox is taken down.
-    with ct.CgroupSandbox(mnt) as sb, SandboxDockerd(sb) as d:
+    with ct.CgroupSandbox(mnt) as sb, dk.SandboxDockerd(sb) as d:
         try:
             t.info(f"dockerd ready after {time.monotonic() - t_start:.1f} s; sandbox {sb.base} "
                    "(cstatd's --cgroup-root; dockerd's --cgroup-parent is its docker/)")

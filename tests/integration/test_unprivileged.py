@@ -66,26 +66,6 @@ VETH = ("cst0", "cst1")
 PROMTOOL = "/usr/bin/promtool"
 
 
-class SandboxDockerd(dk.PrivateDockerd):
-    """PrivateDockerd("v2") with --cgroup-parent <sandbox>/docker: a cstatd
-    rooted at the sandbox sees these containers only."""
-
-    def __init__(self, sb, **kw):
-        super().__init__("v2", **kw)
-        self.parent_rel = os.path.relpath(sb.docker_dir, self.cgroup2_mount)
-
-    def _argv(self):
-        return super()._argv() + ["--cgroup-parent", "/" + self.parent_rel]
-
-    def cgroup_dir(self, cid):
-        return os.path.join(self.cgroup2_mount, self.parent_rel, cid)
-
-    def _container_cgroup_dirs(self, cid):
-        out = super()._container_cgroup_dirs(cid)
-        p = self.cgroup_dir(cid)
-        if os.path.isdir(p) and p not in out:
-            out.append(p)
-        return out
 
 
 def run(argv, check=True):
@@ -232,7 +212,7 @@ def main():
         ct.skip(f"{USER} cannot run {binary} ({out[-200:]}): the build directory must be "
                 "readable and searchable by other users")
     t_start = time.monotonic()
-    with ct.CgroupSandbox(mnt) as sb, SandboxDockerd(sb) as dd:
+    with ct.CgroupSandbox(mnt) as sb, dk.SandboxDockerd(sb) as dd:
         # The socket as a docker-group host has it: root:<group> 0660, in a
         # directory others may traverse (mkdtemp made it 0700).
         os.chmod(dd.dir, 0o711)

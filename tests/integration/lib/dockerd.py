@@ -733,6 +733,31 @@ _UNITS = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
           "kib": 1024, "mib": 1024 ** 2, "gib": 1024 ** 3, "tib": 1024 ** 4}
 
 
+class SandboxDockerd(PrivateDockerd):
+    """PrivateDockerd("v2") with --cgroup-parent <sandbox>/docker, sb being a
+    cstatd_test.CgroupSandbox: every container's cgroup is
+    <sandbox>/docker/<id>, next to the sandbox's plain cgroups, so a cstatd
+    rooted at the sandbox (--cgroup-root sb.base) sees these containers and
+    nothing else on the host (other tests may be running)."""
+
+    def __init__(self, sb, **kw):
+        super().__init__("v2", **kw)
+        self.parent_rel = os.path.relpath(sb.docker_dir, self.cgroup2_mount)
+
+    def _argv(self):
+        return super()._argv() + ["--cgroup-parent", "/" + self.parent_rel]
+
+    def cgroup_dir(self, cid):
+        return os.path.join(self.cgroup2_mount, self.parent_rel, cid)
+
+    def _container_cgroup_dirs(self, cid):
+        out = super()._container_cgroup_dirs(cid)
+        p = self.cgroup_dir(cid)
+        if os.path.isdir(p) and p not in out:
+            out.append(p)
+        return out
+
+
 def parse_size(s):
     """'12.5MiB' / '980KiB' / '0B' / '1.2GB' -> bytes (float)."""
     m = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", s)
