@@ -61,7 +61,8 @@ struct cg_collector {
 	double next_rescan;
 	double next_absent_retry;
 	bool rescan_now;
-	struct cstatd_complaint fd_complaint; /* open-files budget spent */
+	struct cstatd_complaint fd_complaint;   /* budget spent: a cgroup not read at all */
+	struct cstatd_complaint keep_complaint; /* files read open-read-close (more CPU) */
 	char *buf;                            /* scratch for file contents, allocated once */
 	size_t buf_cap;
 	struct cstatd_complaint read_complaint;

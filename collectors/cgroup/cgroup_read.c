@@ -41,23 +41,24 @@ static void priv_free(void *p)
 	free(pv);
 }
 
-/* Takes one kept-open fd from the process-wide budget (fsroot.h); when it
- * is spent, says so once and counts the error. */
+/* Takes a cgroup's directory fd from the process-wide budget (fsroot.h);
+ * when it is spent the cgroup cannot be read at all: says so once and
+ * counts the error. */
 static bool take_fd(struct cg_collector *cg)
 {
 	if (cstatd_fd_take())
 		return true;
 	cstatd_count_error(CSTATD_ERR_CGROUP);
 	cstatd_complain(&cg->fd_complaint, CSTATD_LOG_ERROR,
-	                "open-files limit reached: some cgroup files are not read; raise the limit "
-	                "(LimitNOFILE= in the unit, ulimit -n), about 20 per container",
+	                "open-files limit reached: some cgroups are not read at all; raise the limit "
+	                "(LimitNOFILE= in the unit, ulimit -n), about 10 per container",
 	                "open=%zu budget=%zu", cstatd_fd_open_count(), cstatd_fd_budget());
 	return false;
 }
 
 static void note_transient(struct cg_collector *cg)
 {
-	cstatd_complain(&cg->fd_complaint, CSTATD_LOG_WARN,
+	cstatd_complain(&cg->keep_complaint, CSTATD_LOG_WARN,
 	                "open-files limit nearly reached: some cgroup files are opened and closed "
 	                "at every sweep instead of kept open (more CPU); raise the limit "
 	                "(LimitNOFILE= in the unit, ulimit -n), about 10 per container",
