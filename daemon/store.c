@@ -10,6 +10,7 @@
  * remembers the keys refused while the store was full, so that each dropped
  * container is counted once, not once per sweep (see store.h).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +72,50 @@ struct cstatd_store *cstatd_store_new(void)
 	return st;
 }
 
+int cstatd_container_set_labels(struct cstatd_container *c, const struct cstatd_label *labels,
+                                unsigned n)
+{
+	struct cstatd_docker_info *d = &c->docker;
+	struct cstatd_label *copy = NULL;
+
+	if (n > CSTATD_MAX_LABELS)
+		n = CSTATD_MAX_LABELS;
+	if (n == d->n_labels && (n == 0 || memcmp(d->labels, labels, n * sizeof(*labels)) == 0))
+		return 0;
+	if (n > 0) {
+		copy = malloc(n * sizeof(*copy));
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, labels, n * sizeof(*copy));
+	}
+	free(d->labels);
+	d->labels = copy;
+	d->n_labels = n;
+	return 0;
+}
+
+void cstatd_container_forget_docker(struct cstatd_container *c)
+{
+	free(c->docker.labels);
+	memset(&c->docker, 0, sizeof(c->docker));
+}
+
+int cstatd_container_set_hint(struct cstatd_container *c, const char *rel)
+{
+	char *copy = NULL;
+
+	if (rel && *rel) {
+		if (c->cgroup_hint && strcmp(c->cgroup_hint, rel) == 0)
+			return 0;
+		copy = strdup(rel);
+		if (!copy)
+			return -ENOMEM;
+	}
+	free(c->cgroup_hint);
+	c->cgroup_hint = copy;
+	return 0;
+}
+
 static void free_record(struct cstatd_container *c)
 {
 	if (c->cg_priv_free && c->cg_priv)
@@ -78,6 +123,8 @@ static void free_record(struct cstatd_container *c)
 	if (c->net_priv_free && c->net_priv)
 		c->net_priv_free(c->net_priv);
 	free(c->cgroup_path);
+	free(c->cgroup_hint);
+	free(c->docker.labels);
 	free(c);
 }
 

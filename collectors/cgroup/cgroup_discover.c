@@ -301,7 +301,7 @@ static void adopt_hint(struct cg_collector *cg, size_t label_max, struct cstatd_
 	const char *last = strrchr(rel, '/');
 	last = last ? last + 1 : rel;
 	if (!*rel || !c->is_container || !strstr(last, c->key)) {
-		c->cgroup_hint[0] = '\0';
+		cstatd_container_set_hint(c, NULL);
 		return;
 	}
 	if (cg__attach(cg, c, rel) == 0) {
@@ -309,7 +309,7 @@ static void adopt_hint(struct cg_collector *cg, size_t label_max, struct cstatd_
 		cstatd_label_cut(c->id_label, label_max);
 		add_watch(cg, rel);
 	}
-	c->cgroup_hint[0] = '\0';
+	cstatd_container_set_hint(c, NULL);
 }
 
 void cg_collector_sweep(struct cg_collector *cg, struct cstatd_store *st, double now)
@@ -333,7 +333,7 @@ void cg_collector_sweep(struct cg_collector *cg, struct cstatd_store *st, double
 
 	for (size_t i = 0; i < cstatd_store_count(st); i++) {
 		struct cstatd_container *c = cstatd_store_at(st, i);
-		if (!c->cg_priv && c->cgroup_hint[0])
+		if (!c->cg_priv && c->cgroup_hint)
 			adopt_hint(cg, cstatd_store_label_max(st), c);
 		if (!c->cg_priv) {
 			c->sources &= ~CSTATD_SRC_CGROUP;

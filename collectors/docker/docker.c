@@ -1462,16 +1462,17 @@ static void cut_info(struct dk_inspect *in, size_t max)
 		cstatd_label_cut(in->labels[i].value, max);
 }
 
-static void fill_docker_info(const struct ctr *k, struct cstatd_docker_info *d)
+static void fill_docker_info(const struct ctr *k, struct cstatd_container *c)
 {
 	const struct dk_inspect *in = &k->info;
+	struct cstatd_docker_info *d = &c->docker;
 
 	d->known = true;
 	memcpy(d->image_id, in->image_id, sizeof(d->image_id));
 	memcpy(d->compose_project, in->compose_project, sizeof(d->compose_project));
 	memcpy(d->compose_service, in->compose_service, sizeof(d->compose_service));
-	d->n_labels = in->n_labels;
-	memcpy(d->labels, in->labels, sizeof(d->labels));
+	/* Copied only when they changed; on -ENOMEM the old set stays. */
+	(void)cstatd_container_set_labels(c, in->labels, in->n_labels);
 	d->state = in->state;
 	d->health = in->health;
 	d->pid = in->pid;
@@ -1533,14 +1534,14 @@ void docker_collector_merge(struct docker_collector *dc, struct cstatd_store *st
 			/* Handed over once per resolution: the cgroup collector
 			 * clears the hint after one attempt, and a path it
 			 * cannot open must not be retried every sweep. */
-			snprintf(c->cgroup_hint, sizeof(c->cgroup_hint), "%s", k->cgroup_rel);
-			k->hint_fresh = false;
+			if (cstatd_container_set_hint(c, k->cgroup_rel) == 0)
+				k->hint_fresh = false;
 		}
 
 		if ((c->sources & CSTATD_SRC_CGROUP) && (c->s.have & CSTATD_HAVE_MEM_EVENTS))
 			dk_oom_mem(&k->oom, c->s.mem_events.oom_kill);
 		fill_sample(dc, k, c, mono);
-		fill_docker_info(k, &c->docker);
+		fill_docker_info(k, c);
 		c->oom_kills_total = dk_oom_total(&k->oom);
 	}
 
@@ -1553,7 +1554,7 @@ void docker_collector_merge(struct docker_collector *dc, struct cstatd_store *st
 		if (k && k->merge_seq == seq)
 			continue;
 		if (c->docker.known)
-			memset(&c->docker, 0, sizeof(c->docker));
+			cstatd_container_forget_docker(c);
 		c->sources &= ~CSTATD_SRC_DOCKER;
 		if (c->s.have & CSTATD_HAVE_MEM_EVENTS)
 			c->oom_kills_total = c->s.mem_events.oom_kill;

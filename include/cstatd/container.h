@@ -72,8 +72,11 @@ struct cstatd_docker_info {
 	char image_id[80];
 	char compose_project[128];
 	char compose_service[128];
+	/* n_labels allow-listed labels, owned (NULL when none): most
+	 * containers have none, and a fixed array of CSTATD_MAX_LABELS took
+	 * 3 KiB of every record. Set with cstatd_container_set_labels. */
 	unsigned n_labels;
-	struct cstatd_label labels[CSTATD_MAX_LABELS];
+	struct cstatd_label *labels;
 	enum cstatd_state state;
 	enum cstatd_health health;
 	int pid;
@@ -93,8 +96,8 @@ struct cstatd_container {
 	char *cgroup_path; /* relative to the cgroup2 root; NULL when not visible */
 	/* Set by the Docker collector from /proc/<pid>/cgroup when the path
 	 * patterns did not find the container's cgroup; the cgroup collector
-	 * adopts it on its next sweep. */
-	char cgroup_hint[512];
+	 * adopts it on its next sweep. Owned; NULL when there is none. */
+	char *cgroup_hint;
 	char id_label[CSTATD_NAME_LEN]; /* cAdvisor's `id`: "/" + cgroup path */
 	char name[CSTATD_NAME_LEN];     /* 12-hex id until Docker names it */
 	char image[CSTATD_IMAGE_LEN];
@@ -117,5 +120,17 @@ struct cstatd_container {
 	void *net_priv;
 	void (*net_priv_free)(void *);
 };
+
+/*
+ * Owned parts of a record (daemon/store.c). They allocate only when the
+ * value changes, never on a sweep that finds it the same; -ENOMEM leaves
+ * the record as it was.
+ */
+int cstatd_container_set_labels(struct cstatd_container *c, const struct cstatd_label *labels,
+                                unsigned n);
+/* Zeroes c->docker and frees what it owned (Docker no longer knows c). */
+void cstatd_container_forget_docker(struct cstatd_container *c);
+/* NULL or "" clears the hint. */
+int cstatd_container_set_hint(struct cstatd_container *c, const char *rel);
 
 #endif

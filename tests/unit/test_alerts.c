@@ -383,6 +383,7 @@ static void test_selector(void **state)
 {
 	struct world *w = *state;
 	struct cstatd_container *c;
+	struct cstatd_label lab;
 
 	load_rules(w,
 	           "[{\"alert\": \"Shop\", \"signal\": \"memory_usage\", \"window\": \"1m\","
@@ -392,9 +393,10 @@ static void test_selector(void **state)
 	c = add(w, "m1", "web-1", 1, CSTATD_UNLIMITED);
 	c->docker.known = true;
 	snprintf(c->docker.compose_project, sizeof(c->docker.compose_project), "shop");
-	c->docker.n_labels = 1;
-	snprintf(c->docker.labels[0].key, sizeof(c->docker.labels[0].key), "tier");
-	snprintf(c->docker.labels[0].value, sizeof(c->docker.labels[0].value), "front");
+	memset(&lab, 0, sizeof(lab));
+	snprintf(lab.key, sizeof(lab.key), "tier");
+	snprintf(lab.value, sizeof(lab.value), "front");
+	assert_int_equal(cstatd_container_set_labels(c, &lab, 1), 0);
 	c = add(w, "m2", "web-2", 1, CSTATD_UNLIMITED); /* no compose project */
 	c = add(w, "m3", "db-1", 1, CSTATD_UNLIMITED);
 	sweep(w);

@@ -772,9 +772,8 @@ static void fill_weird(struct cstatd_container *c)
 	c->s.cpu.usage_usec = 1;
 	c->s.net.n_ifs = 1;
 	set_if(&c->s.net.ifs[0], WEIRD_IFNAME, 0);
-	c->docker.n_labels = 1;
-	snprintf(c->docker.labels[0].key, sizeof(c->docker.labels[0].key), "team");
-	snprintf(c->docker.labels[0].value, sizeof(c->docker.labels[0].value), "%s", WEIRD_LABEL);
+	struct cstatd_label lab = {.key = "team", .value = WEIRD_LABEL};
+	assert_int_equal(cstatd_container_set_labels(c, &lab, 1), 0);
 }
 
 static void fill_db(struct cstatd_container *c)
@@ -803,11 +802,9 @@ static void fill_db(struct cstatd_container *c)
 	snprintf(d->image_id, sizeof(d->image_id), "sha256:0123abcd");
 	snprintf(d->compose_project, sizeof(d->compose_project), "shop");
 	snprintf(d->compose_service, sizeof(d->compose_service), "db");
-	d->n_labels = 2;
-	snprintf(d->labels[0].key, sizeof(d->labels[0].key), "com_docker_compose_project");
-	snprintf(d->labels[0].value, sizeof(d->labels[0].value), "shop");
-	snprintf(d->labels[1].key, sizeof(d->labels[1].key), "com_docker_compose_service");
-	snprintf(d->labels[1].value, sizeof(d->labels[1].value), "db");
+	struct cstatd_label lab[2] = {{.key = "com_docker_compose_project", .value = "shop"},
+	                              {.key = "com_docker_compose_service", .value = "db"}};
+	assert_int_equal(cstatd_container_set_labels(c, lab, 2), 0);
 	d->state = CSTATD_STATE_RUNNING;
 	d->health = CSTATD_HEALTH_STARTING;
 	d->pid = 777;

@@ -200,6 +200,7 @@ static void test_globs_and_matching(void **state)
 	struct cstatd_ruleset rs;
 	struct cstatd_cfg_error e;
 	struct cstatd_container c;
+	struct cstatd_label lab;
 
 	assert_int_equal(cstatd_glob_check("*", &why), 0);
 	assert_int_equal(cstatd_glob_check("web-[0-9]*", &why), 0);
@@ -218,9 +219,11 @@ static void test_globs_and_matching(void **state)
 	                 0);
 	memset(&c, 0, sizeof(c));
 	strcpy(c.name, "api-1");
+	memset(&lab, 0, sizeof(lab));
+	strcpy(lab.key, "team_name"); /* stored sanitised */
+	strcpy(lab.value, "payments");
+	c.docker.labels = &lab; /* borrowed: c is never freed as a record */
 	c.docker.n_labels = 1;
-	strcpy(c.docker.labels[0].key, "team_name"); /* stored sanitised */
-	strcpy(c.docker.labels[0].value, "payments");
 	assert_true(cstatd_rule_matches(&rs.rules[0], &c));
 	strcpy(c.docker.labels[0].value, "search");
 	assert_false(cstatd_rule_matches(&rs.rules[0], &c));
