@@ -5,7 +5,7 @@
 # when anything is.
 set -euo pipefail
 
-build_pkgs=(build-essential cmake pkg-config git libmicrohttpd-dev libcurl4-openssl-dev
+build_pkgs=(build-essential cmake pkg-config git libmicrohttpd-dev libcurl4-gnutls-dev
 	libjansson-dev zlib1g-dev libyaml-dev libgnutls28-dev libcrypt-dev)
 test_pkgs=(libcmocka-dev python3 curl prometheus prometheus-alertmanager docker.io
 	busybox-static iproute2 procps wrk clang libclang-rt-14-dev python3-yaml systemd mmdebstrap
