@@ -154,7 +154,7 @@ def require_docker(mode="v1"):
 
 
 # --------------------------------------------------------------------------
-# HTTP over the unix socket (only for /_ping and small GETs)
+# HTTP over the unix socket (/_ping, small GETs, a create/start)
 # --------------------------------------------------------------------------
 
 class _UnixHTTPConnection(http.client.HTTPConnection):
@@ -173,15 +173,26 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
         self.sock = s
 
 
-def unix_get(sock_path, path, timeout=5.0):
-    """GET `path` on the unix socket -> (status, body bytes). Raises OSError."""
+def unix_request(sock_path, method, path, body=None, timeout=5.0):
+    """`method` `path` on the unix socket, `body` sent as JSON when given
+    -> (status, body bytes). Raises OSError."""
+    headers = {"Host": "localhost"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
     conn = _UnixHTTPConnection(sock_path, timeout=timeout)
     try:
-        conn.request("GET", path, headers={"Host": "localhost"})
+        conn.request(method, path, body=data, headers=headers)
         r = conn.getresponse()
         return r.status, r.read()
     finally:
         conn.close()
+
+
+def unix_get(sock_path, path, timeout=5.0):
+    """GET `path` on the unix socket -> (status, body bytes). Raises OSError."""
+    return unix_request(sock_path, "GET", path, timeout=timeout)
 
 
 def _mounts_under(prefix):
