@@ -227,6 +227,19 @@ int cstatd_alerts_rule_value(const struct cstatd_rule *r, const struct cstatd_co
 
 	if (!w)
 		return -ENODATA;
+	/* The limit first: it is a field read, the aggregate a pass over the
+	 * rings, and most containers have no CPU (often no memory) limit. */
+	lim = 1.0;
+	if (r->relative_to != CSTATD_LIMIT_NONE) {
+		rc = cstatd_limit_value(r->relative_to, c, h, &lim);
+		/* Never "0 % of 0": no limit, no value, unless the rule asks
+		 * for the host's size instead. */
+		if (rc && r->unlimited_host)
+			rc = cstatd_limit_value(cstatd_limit_host_fallback(r->relative_to), c, h,
+			                        &lim);
+		if (rc)
+			return -ENODATA;
+	}
 	l = cstatd_windows_layout(w);
 	k = r->window_ms ? cstatd_window_layout_index(l, r->window_ms) : 0;
 	if (k < 0)
@@ -240,17 +253,8 @@ int cstatd_alerts_rule_value(const struct cstatd_rule *r, const struct cstatd_co
 	}
 	if (rc)
 		return rc;
-	if (r->relative_to != CSTATD_LIMIT_NONE) {
-		rc = cstatd_limit_value(r->relative_to, c, h, &lim);
-		/* Never "0 % of 0": no limit, no value, unless the rule asks
-		 * for the host's size instead. */
-		if (rc && r->unlimited_host)
-			rc = cstatd_limit_value(cstatd_limit_host_fallback(r->relative_to), c, h,
-			                        &lim);
-		if (rc)
-			return -ENODATA;
+	if (r->relative_to != CSTATD_LIMIT_NONE)
 		v /= lim;
-	}
 	*value = v;
 	return 0;
 }
