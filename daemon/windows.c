@@ -3,9 +3,11 @@
  * Rolling windows; see windows.h for resolution, counter and memory
  * semantics.
  *
- * Storage of one container: a header (struct cstatd_windows), then for
- * each window a float block and a count block, struct-of-arrays:
- *   floats[channel * B + slot], counts[gauge * B + slot]
+ * Storage of one container: a header (struct cstatd_windows) and, for each
+ * signal that has had a value, one block (struct sig_block): its state,
+ * then its float channels window after window, then (gauges) its counts:
+ *   floats[nch * bucket_off[k] + ch * B_k + slot], counts[bucket_off[k] + slot]
+ * A signal a container never has takes no rings at all.
  * Channels per signal kind:
  *   gauge       sum, min, max, toff (Σ sample time − bucket start)  + count
  *   counter     num (Σ increase), den (Σ seconds)
@@ -36,17 +38,22 @@ struct sig_state {
 
 struct ring {
 	int64_t head; /* newest bucket index */
-	float *f;
-	uint16_t *n;
+};
+
+/* One signal's state and rings: nch floats × total_buckets (window k's
+ * channel ch at nch * bucket_off[k] + ch * buckets[k]), then for gauges
+ * total_buckets counts. */
+struct sig_block {
+	struct sig_state st;
+	float f[];
 };
 
 struct cstatd_windows {
 	const struct cstatd_window_layout *l; /* borrowed: see cstatd_windows_new */
 	bool started;
 	double last_push;
-	struct sig_state st[CSTATD_SIG_COUNT];
 	struct ring ring[CSTATD_WINDOWS_MAX];
-	/* the rings' storage follows */
+	struct sig_block *sig[CSTATD_SIG_COUNT]; /* NULL until the signal has a value */
 };
 
 /* ======================================================================== */
@@ -111,17 +118,21 @@ int cstatd_window_layout_init(struct cstatd_window_layout *out, const uint64_t *
 		                                                    : CSTATD_WINDOW_BUCKETS;
 		l.bucket_s[k] = (double)l.window_ms[k] / 1000.0 / (double)l.buckets[k];
 	}
-	for (int s = 0; s < CSTATD_SIG_COUNT; s++) {
-		enum cstatd_signal_kind kind = cstatd_signal_defs[s].kind;
-		l.chan[s] = l.floats_per_bucket;
-		l.floats_per_bucket += channels_of(kind);
-		if (kind == CSTATD_KIND_GAUGE)
-			l.gauge_slot[s] = l.counts_per_bucket++;
+	for (unsigned k = 0; k < l.n; k++) {
+		l.bucket_off[k] = l.total_buckets;
+		l.total_buckets += l.buckets[k];
 	}
 	l.bytes = align8(sizeof(struct cstatd_windows));
-	for (unsigned k = 0; k < l.n; k++) {
-		l.bytes += align8(sizeof(float) * l.floats_per_bucket * l.buckets[k]);
-		l.bytes += align8(sizeof(uint16_t) * l.counts_per_bucket * l.buckets[k]);
+	for (int s = 0; s < CSTATD_SIG_COUNT; s++) {
+		enum cstatd_signal_kind kind = cstatd_signal_defs[s].kind;
+		bool gauge = kind == CSTATD_KIND_GAUGE;
+		l.nch[s] = channels_of(kind);
+		l.floats_per_bucket += l.nch[s];
+		l.counts_per_bucket += gauge;
+		l.sig_bytes[s] = align8(sizeof(struct sig_block) +
+		                        sizeof(float) * l.nch[s] * l.total_buckets +
+		                        (gauge ? sizeof(uint16_t) * l.total_buckets : 0));
+		l.bytes += l.sig_bytes[s];
 	}
 	*out = l;
 	return 0;
@@ -155,15 +166,19 @@ size_t cstatd_window_layout_bytes(const struct cstatd_window_layout *l)
 /* Rings                                                                    */
 /* ======================================================================== */
 
+/* Only for a signal whose block exists (w->sig[s] != NULL). */
 static inline float *chan(const struct cstatd_windows *w, unsigned k, enum cstatd_signal s,
                           unsigned ch)
 {
-	return w->ring[k].f + (size_t)(w->l->chan[s] + ch) * w->l->buckets[k];
+	const struct cstatd_window_layout *l = w->l;
+	return w->sig[s]->f + (size_t)l->nch[s] * l->bucket_off[k] + (size_t)ch * l->buckets[k];
 }
 
 static inline uint16_t *counts(const struct cstatd_windows *w, unsigned k, enum cstatd_signal s)
 {
-	return w->ring[k].n + (size_t)w->l->gauge_slot[s] * w->l->buckets[k];
+	const struct cstatd_window_layout *l = w->l;
+	return (uint16_t *)(w->sig[s]->f + (size_t)l->nch[s] * l->total_buckets) +
+	       l->bucket_off[k];
 }
 
 static unsigned slot_of(int64_t idx, unsigned nb)
@@ -174,47 +189,52 @@ static unsigned slot_of(int64_t idx, unsigned nb)
 
 static void clear_slot(struct cstatd_windows *w, unsigned k, unsigned slot)
 {
-	unsigned nb = w->l->buckets[k];
-
-	for (unsigned c = 0; c < w->l->floats_per_bucket; c++)
-		w->ring[k].f[(size_t)c * nb + slot] = 0.0f;
-	for (unsigned c = 0; c < w->l->counts_per_bucket; c++)
-		w->ring[k].n[(size_t)c * nb + slot] = 0;
+	for (int si = 0; si < CSTATD_SIG_COUNT; si++) {
+		enum cstatd_signal s = (enum cstatd_signal)si;
+		if (!w->sig[s] || w->l->nch[s] == 0)
+			continue;
+		for (unsigned c = 0; c < w->l->nch[s]; c++)
+			chan(w, k, s, c)[slot] = 0.0f;
+		if (cstatd_signal_defs[s].kind == CSTATD_KIND_GAUGE)
+			counts(w, k, s)[slot] = 0;
+	}
 }
 
 static void reset_all(struct cstatd_windows *w)
 {
-	for (unsigned k = 0; k < w->l->n; k++) {
-		unsigned nb = w->l->buckets[k];
-		memset(w->ring[k].f, 0, sizeof(float) * w->l->floats_per_bucket * nb);
-		memset(w->ring[k].n, 0, sizeof(uint16_t) * w->l->counts_per_bucket * nb);
-	}
-	memset(w->st, 0, sizeof(w->st));
+	for (int s = 0; s < CSTATD_SIG_COUNT; s++)
+		if (w->sig[s])
+			memset(w->sig[s], 0, w->l->sig_bytes[s]);
 	w->started = false;
 	w->last_push = 0;
 }
 
 struct cstatd_windows *cstatd_windows_new(const struct cstatd_window_layout *l)
 {
-	struct cstatd_windows *w = calloc(1, l->bytes);
-	char *p;
+	struct cstatd_windows *w = calloc(1, sizeof(*w));
 
 	if (!w)
 		return NULL;
 	w->l = l;
-	p = (char *)w + align8(sizeof(*w));
-	for (unsigned k = 0; k < l->n; k++) {
-		w->ring[k].f = (float *)p;
-		p += align8(sizeof(float) * l->floats_per_bucket * l->buckets[k]);
-		w->ring[k].n = (uint16_t *)p;
-		p += align8(sizeof(uint16_t) * l->counts_per_bucket * l->buckets[k]);
-	}
 	return w;
 }
 
 void cstatd_windows_free(struct cstatd_windows *w)
 {
+	if (!w)
+		return;
+	for (int s = 0; s < CSTATD_SIG_COUNT; s++)
+		free(w->sig[s]);
 	free(w);
+}
+
+size_t cstatd_windows_bytes(const struct cstatd_windows *w)
+{
+	size_t n = align8(sizeof(*w));
+	for (int s = 0; s < CSTATD_SIG_COUNT; s++)
+		if (w->sig[s])
+			n += w->l->sig_bytes[s];
+	return n;
 }
 
 double cstatd_windows_last_time(const struct cstatd_windows *w)
@@ -281,11 +301,21 @@ int cstatd_windows_push(struct cstatd_windows *w, const struct cstatd_signal_val
 	for (int si = 0; si < CSTATD_SIG_COUNT; si++) {
 		enum cstatd_signal s = (enum cstatd_signal)si;
 		enum cstatd_signal_kind kind = cstatd_signal_defs[s].kind;
-		struct sig_state *st = &w->st[s];
+		struct sig_state *st;
 		double x = v->v[s];
 
 		if (!(v->have & (1u << s)) || !isfinite(x))
 			continue;
+		if (!w->sig[s]) {
+			/* The first value of this signal: its rings start now
+			 * (zeroed buckets are empty buckets). */
+			w->sig[s] = calloc(1, w->l->sig_bytes[s]);
+			if (!w->sig[s]) {
+				rc = -ENOMEM;
+				continue;
+			}
+		}
+		st = &w->sig[s]->st;
 		if (kind == CSTATD_KIND_STATE) {
 			st->last_v = x;
 			st->last_t = t;
@@ -403,7 +433,7 @@ int cstatd_windows_trend(const struct cstatd_windows *w, enum cstatd_signal s, u
 	if (k >= w->l->n || (unsigned)s >= CSTATD_SIG_COUNT ||
 	    !cstatd_agg_valid(CSTATD_AGG_PREDICT, cstatd_signal_defs[s].kind))
 		return -EINVAL;
-	if (!w->started)
+	if (!w->started || !w->sig[s])
 		return -ENODATA;
 	/* Two passes (means first) keep the regression well conditioned. */
 	for (unsigned sl = 0; sl < w->l->buckets[k]; sl++) {
@@ -463,9 +493,9 @@ int cstatd_windows_aggregate(const struct cstatd_windows *w, enum cstatd_signal 
 	kind = cstatd_signal_defs[s].kind;
 	if (!cstatd_agg_valid(agg, kind))
 		return -EINVAL;
-	if (!w->started)
+	if (!w->started || !w->sig[s])
 		return -ENODATA;
-	st = &w->st[s];
+	st = &w->sig[s]->st;
 	nb = w->l->buckets[k];
 
 	if (agg == CSTATD_AGG_LAST) {

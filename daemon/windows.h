@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Rolling windows: per container, fixed rings over a few configured window
- * lengths (default 1m, 5m, 15m) for every signal of daemon/signals.h. The
- * rings are sized once, when a container's windows are created; a push
- * never allocates.
+ * lengths (default 1m, 5m, 15m) for every signal of daemon/signals.h. A
+ * signal's rings are sized by the layout and allocated once, the first time
+ * the container has a value for it; after that a push never allocates.
  *
  * Resolution. Each window of length W is a ring of B buckets (B = at most
  * CSTATD_WINDOW_BUCKETS, fewer when W/interval is smaller) of width W/B,
@@ -27,11 +27,15 @@
  * keep their precision however large the total). Per bucket: a gauge
  * takes 18 bytes (sum, min, max, time offset, count), a time-based rate or
  * a counter 8 (increase, seconds), the throttling ratio 12; state signals
- * none. With the 14 windowed signals that is 156 bytes per bucket; with
- * the default windows (1m, 5m, 15m; 12 buckets each) 5.5 KiB of rings plus
- * about 1.1 KiB of per-signal state and header: 6.6 KiB per container,
- * 6.7 MB for 1000 containers (test_windows prints the exact figure;
- * cstatd_window_layout_bytes() gives it for any layout). A per-sample
+ * none. A signal's rings exist only once the container has had a value for
+ * it. With all 14 windowed signals (a Docker container with a CPU quota and
+ * a health check, every controller enabled) that is 156 bytes per bucket;
+ * with the default windows (1m, 5m, 15m; 12 buckets each) 5.5 KiB of rings
+ * plus per-signal state and header: 6.6 KiB per container at most
+ * (cstatd_window_layout_bytes()). Without a health check and a CPU quota
+ * about 5.5 KiB; with CPU and PSI only (a host whose cgroup v2 tree enables
+ * no memory, io or pids controller) 2.5 KiB. test_windows prints the
+ * figures; cstatd_windows_bytes() gives a container's own. A per-sample
  * ring of 15 minutes at 1 s would take 14 × 900 × 8 bytes ≈ 100 KiB per
  * container: downsampling into 12 buckets per window is what keeps 1000
  * containers well under 10 MB, at the price of windows that cover between
@@ -61,12 +65,16 @@ struct cstatd_window_layout {
 	unsigned buckets[CSTATD_WINDOWS_MAX]; /* B of each window */
 	double bucket_s[CSTATD_WINDOWS_MAX];  /* W/B in seconds */
 	uint64_t interval_ms;
-	/* Derived: float channels of each signal and the container's size. */
-	unsigned chan[CSTATD_SIG_COUNT];
-	unsigned gauge_slot[CSTATD_SIG_COUNT];
+	/* Derived: where window k starts in a signal's rings (buckets of the
+	 * windows before it), float channels and block size of each signal,
+	 * and the size of a container with every signal present. */
+	unsigned bucket_off[CSTATD_WINDOWS_MAX];
+	unsigned total_buckets;
+	unsigned nch[CSTATD_SIG_COUNT];
+	size_t sig_bytes[CSTATD_SIG_COUNT];
 	unsigned floats_per_bucket;
 	unsigned counts_per_bucket;
-	size_t bytes; /* per container, everything included */
+	size_t bytes; /* per container, every signal present, everything included */
 };
 
 /*
@@ -81,6 +89,7 @@ int cstatd_window_layout_init(struct cstatd_window_layout *l, const uint64_t *wi
 int cstatd_window_layout_index(const struct cstatd_window_layout *l, uint64_t ms);
 bool cstatd_window_layout_equal(const struct cstatd_window_layout *a,
                                 const struct cstatd_window_layout *b);
+/* Bytes of a container whose every signal has a value (the upper bound). */
 size_t cstatd_window_layout_bytes(const struct cstatd_window_layout *l);
 
 /* ------------------------------------------------------------------------ */
@@ -89,15 +98,21 @@ size_t cstatd_window_layout_bytes(const struct cstatd_window_layout *l);
 
 struct cstatd_windows;
 
-/* Caller owns the result (one allocation of cstatd_window_layout_bytes()).
- * `l` is borrowed and must outlive the windows (the table keeps its own
- * layout and frees every container's windows before changing it). NULL on
- * allocation failure. */
+/* Caller owns the result: a header; a signal's rings are allocated the
+ * first time it has a value, so a signal a container never has (no health
+ * check, no CPU quota, a controller the host does not enable) costs
+ * nothing. `l` is borrowed and must outlive the windows (the table keeps
+ * its own layout and frees every container's windows before changing it).
+ * NULL on allocation failure. */
 struct cstatd_windows *cstatd_windows_new(const struct cstatd_window_layout *l);
 void cstatd_windows_free(struct cstatd_windows *w);
+/* Bytes this container's windows hold now (header and present signals). */
+size_t cstatd_windows_bytes(const struct cstatd_windows *w);
 
 /*
- * Adds one sweep's readings taken at `t` (unix seconds). Never allocates.
+ * Adds one sweep's readings taken at `t` (unix seconds). Allocates only
+ * the first time a signal has a value (its rings); when that fails the
+ * reading is left out and -ENOMEM returned after the rest is pushed.
  * Returns 0; -EALREADY when t equals the last push (ignored); when t is
  * before the last push (the clock stepped back) the history is dropped and
  * the sample starts it afresh, and -ERANGE tells the caller so.

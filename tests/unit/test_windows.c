@@ -253,6 +253,62 @@ static void test_nodata_and_invalid(void **state)
 /* Counters and rates                                                       */
 /* ------------------------------------------------------------------------ */
 
+/* A signal takes memory only once it has a value; one that appears late
+ * starts its history then, next to signals that were there all along. */
+static void test_rings_only_for_present_signals(void **state)
+{
+	(void)state;
+	struct cstatd_window_layout l = layout_default();
+	struct cstatd_windows *w = cstatd_windows_new(&l);
+	size_t empty, one, two;
+	double out;
+
+	assert_non_null(w);
+	empty = cstatd_windows_bytes(w);
+	print_message("windows bytes: empty %zu, every signal %zu\n", empty,
+	              cstatd_window_layout_bytes(&l));
+	assert_true(empty < 512);
+	for (int i = 0; i < 30; i++) {
+		struct cstatd_signal_values v = {0};
+		gauge(&v, CSTATD_SIG_MEMORY_USAGE, 1000 + i);
+		if (i >= 20)
+			gauge(&v, CSTATD_SIG_PIDS, 7);
+		cstatd_windows_push(w, &v, T0 + i);
+		if (i == 0)
+			one = cstatd_windows_bytes(w);
+	}
+	two = cstatd_windows_bytes(w);
+	/* memory_usage: 4 float channels + a count per bucket, 36 buckets. */
+	assert_true(one > empty + 36 * 18);
+	assert_true(one < empty + 36 * 18 + 128);
+	assert_int_equal(two - one, one - empty);
+	/* Never present: no value, no memory, and asking is not an error. */
+	assert_int_equal(cstatd_windows_aggregate(w, CSTATD_SIG_HEALTH, 0, CSTATD_AGG_MAX, &out),
+	                 -ENODATA);
+	assert_int_equal(cstatd_windows_aggregate(w, CSTATD_SIG_CPU_THROTTLED, 1, CSTATD_AGG_AVG,
+	                                          &out),
+	                 -ENODATA);
+	assert_int_equal(cstatd_windows_trend(w, CSTATD_SIG_HEALTH, 2, 0, &out, &out), -ENODATA);
+	/* Late: only its own 10 samples, exact. */
+	assert_close(agg(w, CSTATD_SIG_PIDS, 0, CSTATD_AGG_AVG), 7);
+	assert_close(agg(w, CSTATD_SIG_PIDS, 2, CSTATD_AGG_MAX), 7);
+	assert_close(agg(w, CSTATD_SIG_MEMORY_USAGE, 2, CSTATD_AGG_MIN), 1000);
+	assert_close(agg(w, CSTATD_SIG_MEMORY_USAGE, 2, CSTATD_AGG_MAX), 1029);
+	/* The ring heads moved on while pids was absent: a bucket cleared
+	 * then is still empty for it, so the 1m average is of its own. */
+	for (int i = 30; i < 100; i++) {
+		struct cstatd_signal_values v = {0};
+		gauge(&v, CSTATD_SIG_MEMORY_USAGE, 5);
+		cstatd_windows_push(w, &v, T0 + i);
+	}
+	assert_close(agg(w, CSTATD_SIG_MEMORY_USAGE, 0, CSTATD_AGG_AVG), 5);
+	assert_int_equal(cstatd_windows_aggregate(w, CSTATD_SIG_PIDS, 0, CSTATD_AGG_AVG, &out),
+	                 -ENODATA);
+	assert_close(agg(w, CSTATD_SIG_PIDS, 2, CSTATD_AGG_AVG), 7);
+	assert_int_equal(cstatd_windows_bytes(w), two);
+	cstatd_windows_free(w);
+}
+
 static void test_counter_reset_and_rate(void **state)
 {
 	(void)state;
@@ -657,6 +713,7 @@ int main(void)
 	    cmocka_unit_test(test_gauge_aggregates_exact),
 	    cmocka_unit_test(test_window_edges_by_hand),
 	    cmocka_unit_test(test_nodata_and_invalid),
+	    cmocka_unit_test(test_rings_only_for_present_signals),
 	    cmocka_unit_test(test_counter_reset_and_rate),
 	    cmocka_unit_test(test_cpu_rate_across_gap),
 	    cmocka_unit_test(test_throttled_ratio),
