@@ -12,6 +12,7 @@
  * 2 bad usage.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -196,6 +197,13 @@ int main(int argc, char **argv)
 
 	if (argc >= 3 && strcmp(argv[1], "rules") == 0 && strcmp(argv[2], "export") == 0)
 		return rules_export(argc - 2, argv + 2);
+#ifdef M_MMAP_THRESHOLD
+	/* Exposition bodies (hundreds of KB to MB) get their own mappings, so
+	 * that a freed one goes back to the kernel. glibc would otherwise raise
+	 * this threshold after the first such free and serve the next ones
+	 * from the heap, where freed memory stays resident. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
 
 	cstatd_options_defaults(&cli);
 	if (cstatd_options_parse(&cli, argc, argv, &action, err, sizeof(err)) != 0) {

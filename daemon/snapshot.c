@@ -127,8 +127,18 @@ struct cstatd_snapshot *cstatd_snapshot_begin(void)
 	pthread_mutex_unlock(&lock);
 	if (s) {
 		for (int v = 0; v < CSTATD_BODY_VARIANTS; v++) {
-			if (s->has[v])
+			if (s->has[v]) {
 				buf_trim(&s->body[v]);
+			} else if (s->body[v].cap) {
+				/* Not made in this snapshot's last turn: a gzip
+				 * copy nobody asked for since (Prometheus every
+				 * 15 s derives one in fifteen sweeps), a JSON
+				 * body no client reads. Give it back rather than
+				 * keep one per pooled snapshot; a variant made at
+				 * every sweep is never freed here. */
+				cstatd_buf_free(&s->body[v]);
+				cstatd_buf_init(&s->body[v], BODY_LIMIT);
+			}
 			s->has[v] = false;
 			s->body[v].len = 0;
 			s->body[v].overflow = false;

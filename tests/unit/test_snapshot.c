@@ -337,6 +337,46 @@ static void test_buffers_keep_capacity(void **state)
 	assert_ptr_not_equal(first[0], first[1]);
 }
 
+/* A body not made in a snapshot's last turn (a gzip copy nobody asked for
+ * since) is given back when the snapshot is reused; the text body, made at
+ * every sweep, keeps its buffer. */
+static void test_idle_bodies_released(void **state)
+{
+	(void)state;
+	enum { BODY = 300000 };
+	struct cstatd_snapshot *s[4];
+
+	for (int round = 0; round < 4; round++) {
+		s[round] = cstatd_snapshot_begin();
+		assert_non_null(s[round]);
+		fill(&s[round]->body[CSTATD_BODY_TEXT], 't', BODY);
+		s[round]->has[CSTATD_BODY_TEXT] = true;
+		if (round < 2) { /* a scraper asked for gzip in the first two turns */
+			fill(&s[round]->body[CSTATD_BODY_TEXT_GZ], 'z', BODY / 3);
+			s[round]->has[CSTATD_BODY_TEXT_GZ] = true;
+		}
+		if (round >= 2) {
+			assert_ptr_equal(s[round], s[round - 2]);
+			/* gzip was made in this snapshot's last turn: kept */
+			assert_true(s[round]->body[CSTATD_BODY_TEXT_GZ].cap >= BODY / 3);
+			assert_true(s[round]->body[CSTATD_BODY_TEXT].cap >= BODY);
+		}
+		cstatd_snapshot_publish(s[round]);
+	}
+	/* Rounds 2 and 3 made no gzip: their next turn releases it. */
+	for (int round = 0; round < 2; round++) {
+		struct cstatd_snapshot *x = cstatd_snapshot_begin();
+		assert_int_equal(x->body[CSTATD_BODY_TEXT_GZ].cap, 0);
+		assert_null(x->body[CSTATD_BODY_TEXT_GZ].data);
+		assert_int_equal(x->body[CSTATD_BODY_TEXT_GZ].limit,
+		                 s[0]->body[CSTATD_BODY_TEXT].limit);
+		assert_true(x->body[CSTATD_BODY_TEXT].cap >= BODY);
+		fill(&x->body[CSTATD_BODY_TEXT], 't', BODY);
+		x->has[CSTATD_BODY_TEXT] = true;
+		cstatd_snapshot_publish(x);
+	}
+}
+
 static void test_want(void **state)
 {
 	(void)state;
@@ -450,6 +490,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_held_never_reused, teardown_pool),
 	    cmocka_unit_test_teardown(test_pool_exhaustion, teardown_pool),
 	    cmocka_unit_test_teardown(test_buffers_keep_capacity, teardown_pool),
+	    cmocka_unit_test_teardown(test_idle_bodies_released, teardown_pool),
 	    cmocka_unit_test_teardown(test_want, teardown_pool),
 	    cmocka_unit_test_teardown(test_concurrent_readers, teardown_pool),
 	    /* Last: a regression test for UB that UBSan turns into an abort. */
