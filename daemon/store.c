@@ -116,8 +116,57 @@ int cstatd_container_set_hint(struct cstatd_container *c, const char *rel)
 	return 0;
 }
 
+/* Grows *arr to hold n elements of size sz (capacity exactly n: the count
+ * of a container's devices seldom changes). */
+static int grow_list(void **arr, unsigned *cap, unsigned n, size_t sz)
+{
+	if (n <= *cap)
+		return 0;
+	void *p = realloc(*arr, (size_t)n * sz);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = n;
+	return 0;
+}
+
+int cstatd_sample_set_io(struct cstatd_sample *s, const struct cstatd_io_stat *src)
+{
+	void *arr = s->io.dev;
+	if (grow_list(&arr, &s->io.cap, src->n_devices, sizeof(*src->dev)) != 0)
+		return -ENOMEM;
+	s->io.dev = arr;
+	if (src->n_devices)
+		memcpy(s->io.dev, src->dev, src->n_devices * sizeof(*src->dev));
+	s->io.n_devices = src->n_devices;
+	s->io.n_dropped = src->n_dropped;
+	return 0;
+}
+
+int cstatd_sample_set_net(struct cstatd_sample *s, const struct cstatd_netdev *src)
+{
+	void *arr = s->net.ifs;
+	if (grow_list(&arr, &s->net.cap, src->n_ifs, sizeof(*src->ifs)) != 0)
+		return -ENOMEM;
+	s->net.ifs = arr;
+	if (src->n_ifs)
+		memcpy(s->net.ifs, src->ifs, src->n_ifs * sizeof(*src->ifs));
+	s->net.n_ifs = src->n_ifs;
+	s->net.n_dropped = src->n_dropped;
+	return 0;
+}
+
+void cstatd_sample_free_lists(struct cstatd_sample *s)
+{
+	free(s->io.dev);
+	free(s->net.ifs);
+	memset(&s->io, 0, sizeof(s->io));
+	memset(&s->net, 0, sizeof(s->net));
+}
+
 static void free_record(struct cstatd_container *c)
 {
+	cstatd_sample_free_lists(&c->s);
 	if (c->cg_priv_free && c->cg_priv)
 		c->cg_priv_free(c->cg_priv);
 	if (c->net_priv_free && c->net_priv)

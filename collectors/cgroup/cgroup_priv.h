@@ -9,6 +9,7 @@
 
 #include "collectors/cgroup/cgroup.h"
 #include "cstatd/log.h"
+#include "cstatd/sample.h"
 
 /* The files read for every container: one table, used to open, read and
  * dispatch to the parser. X(id, file name). */
@@ -65,6 +66,7 @@ struct cg_collector {
 	struct cstatd_complaint keep_complaint; /* files read open-read-close (more CPU) */
 	char *buf;                            /* scratch for file contents, allocated once */
 	size_t buf_cap;
+	struct cstatd_io_stat io; /* io.stat parsed here, then copied to the record's list */
 	struct cstatd_complaint read_complaint;
 	struct cstatd_complaint parse_complaint;
 	struct cstatd_complaint watch_complaint;

@@ -117,7 +117,8 @@ void cg__detach(struct cstatd_container *c)
 }
 
 /* Parses one file's content into the sample. Returns the parser's result. */
-static int parse_into(enum cg_file f, const char *buf, size_t len, struct cstatd_sample *s)
+static int parse_into(struct cg_collector *cg, enum cg_file f, const char *buf, size_t len,
+                      struct cstatd_sample *s)
 {
 	int rc;
 	switch (f) {
@@ -170,8 +171,9 @@ static int parse_into(enum cg_file f, const char *buf, size_t len, struct cstatd
 		s->have |= rc == 0 ? CSTATD_HAVE_SWAP_MAX : 0;
 		return rc;
 	case CG_FILE_IO_STAT:
-		rc = cg_parse_io_stat(buf, len, &s->io);
-		s->have |= rc == 0 ? CSTATD_HAVE_IO_STAT : 0;
+		rc = cg_parse_io_stat(buf, len, &cg->io);
+		if (rc == 0 && cstatd_sample_set_io(s, &cg->io) == 0)
+			s->have |= CSTATD_HAVE_IO_STAT; /* (-ENOMEM: the series pause) */
 		return rc;
 	case CG_FILE_PIDS_CURRENT:
 		rc = cg_parse_u64_or_max(buf, len, &s->pids_current);
@@ -295,7 +297,7 @@ bool cg__read(struct cg_collector *cg, struct cstatd_container *c, bool retry_ab
 			                c->cgroup_path, cg_file_names[f], strerror((int)-n));
 			continue;
 		}
-		if (parse_into((enum cg_file)f, cg->buf, (size_t)n, &c->s) != 0) {
+		if (parse_into(cg, (enum cg_file)f, cg->buf, (size_t)n, &c->s) != 0) {
 			cstatd_count_error(CSTATD_ERR_CGROUP);
 			if (!pv->parse_failed[f])
 				cstatd_complain(&cg->parse_complaint, CSTATD_LOG_WARN,

@@ -129,7 +129,9 @@ struct ctr {
 	double stream_backoff;
 	bool ss_valid;
 	double ss_mono;
-	struct cstatd_sample ss;
+	struct cstatd_sample ss; /* its io/net lists stay empty: see ss_io, ss_net */
+	struct cstatd_io_stat ss_io;
+	struct cstatd_netdev ss_net;
 
 	uint64_t merge_seq;          /* last merge that exported it */
 };
@@ -789,6 +791,8 @@ static void handle_stats_line(struct xfer *x, const char *line, size_t len)
 			c->ss_valid = false;
 		} else {
 			c->ss = x->scratch->s;
+			c->ss_io = x->scratch->io;
+			c->ss_net = x->scratch->net;
 			c->ss_mono = mono_now();
 			c->ss_valid = true;
 			c->stream_backoff = STREAM_BACKOFF_MIN;
@@ -1353,8 +1357,11 @@ static const struct fill_group fill_groups[] = {
 	{ CSTATD_HAVE_NETDEV, CSTATD_HAVE_NETDEV },
 };
 
-static void copy_group(struct cstatd_sample *dst, const struct cstatd_sample *src, uint32_t bits)
+/* Returns the bits it could copy (a device list that cannot grow is not). */
+static uint32_t copy_group(struct cstatd_sample *dst, const struct ctr *k, uint32_t bits)
 {
+	const struct cstatd_sample *src = &k->ss;
+
 	if (bits & CSTATD_HAVE_CPU_STAT)
 		dst->cpu = src->cpu;
 	if (bits & CSTATD_HAVE_MEM_CURRENT) {
@@ -1362,12 +1369,13 @@ static void copy_group(struct cstatd_sample *dst, const struct cstatd_sample *sr
 		dst->working_set = src->working_set;
 		dst->mem = src->mem;
 	}
-	if (bits & CSTATD_HAVE_IO_STAT)
-		dst->io = src->io;
+	if ((bits & CSTATD_HAVE_IO_STAT) && cstatd_sample_set_io(dst, &k->ss_io) != 0)
+		bits &= ~CSTATD_HAVE_IO_STAT;
 	if (bits & CSTATD_HAVE_PIDS_CURRENT)
 		dst->pids_current = src->pids_current;
-	if (bits & CSTATD_HAVE_NETDEV)
-		dst->net = src->net;
+	if ((bits & CSTATD_HAVE_NETDEV) && cstatd_sample_set_net(dst, &k->ss_net) != 0)
+		bits &= ~CSTATD_HAVE_NETDEV;
+	return bits;
 }
 
 static void fill_sample(const struct docker_collector *dc, struct ctr *k,
@@ -1405,7 +1413,7 @@ static void fill_sample(const struct docker_collector *dc, struct ctr *k,
 
 			if (!got || (!always && ((cg_have | k->cg_groups) & g->probe)))
 				continue;
-			copy_group(&c->s, &k->ss, g->bits);
+			got &= copy_group(&c->s, k, g->bits);
 			c->s.have = (c->s.have & ~g->bits) | got;
 		}
 	}

@@ -973,8 +973,9 @@ static struct cstatd_io_device *io_device(struct cstatd_io_stat *io, uint32_t ma
 	return NULL;
 }
 
-static void parse_blkio(const json_t *bs, struct cstatd_sample *s)
+static void parse_blkio(const json_t *bs, struct dk_stats *st)
 {
+	struct cstatd_sample *s = &st->s;
 	const json_t *arr;
 	uint64_t dropped_keys[64];
 	unsigned n_dropped_keys = 0;
@@ -984,7 +985,7 @@ static void parse_blkio(const json_t *bs, struct cstatd_sample *s)
 		return;
 	/* null means "no IO recorded yet" (v2) and is a valid zero. */
 	arr = json_object_get(bs, "io_service_bytes_recursive");
-	memset(&s->io, 0, sizeof(s->io));
+	memset(&st->io, 0, sizeof(st->io));
 	s->have |= CSTATD_HAVE_IO_STAT;
 	if (!json_is_array(arr))
 		return;
@@ -1005,7 +1006,7 @@ static void parse_blkio(const json_t *bs, struct cstatd_sample *s)
 		wr = strcasecmp(op, "write") == 0;
 		if (!rd && !wr)
 			continue;
-		dv = io_device(&s->io, (uint32_t)maj, (uint32_t)min, dropped_keys,
+		dv = io_device(&st->io, (uint32_t)maj, (uint32_t)min, dropped_keys,
 			       &n_dropped_keys);
 		if (!dv)
 			continue;
@@ -1016,25 +1017,27 @@ static void parse_blkio(const json_t *bs, struct cstatd_sample *s)
 	}
 }
 
-static void parse_networks(const json_t *nets, struct cstatd_sample *s)
+static void parse_networks(const json_t *nets, struct dk_stats *st)
 {
+	struct cstatd_sample *s = &st->s;
+	struct cstatd_netdev *net = &st->net;
 	const char *name;
 	const json_t *v;
 
 	if (!json_is_object(nets))
 		return; /* absent for --network host/none and when stopped */
-	memset(&s->net, 0, sizeof(s->net));
+	memset(net, 0, sizeof(*net));
 	s->have |= CSTATD_HAVE_NETDEV;
 	json_object_foreach((json_t *)nets, name, v) {
 		struct cstatd_net_if *nif;
 
 		if (!json_is_object(v) || strcmp(name, "lo") == 0)
 			continue;
-		if (s->net.n_ifs >= CSTATD_NET_MAX_IFS) {
-			s->net.n_dropped++;
+		if (net->n_ifs >= CSTATD_NET_MAX_IFS) {
+			net->n_dropped++;
 			continue;
 		}
-		nif = &s->net.ifs[s->net.n_ifs++];
+		nif = &net->ifs[net->n_ifs++];
 		copy_cstr(nif->name, sizeof(nif->name), name);
 		nif->rx_bytes = jnum_u64(v, "rx_bytes");
 		nif->rx_packets = jnum_u64(v, "rx_packets");
@@ -1095,8 +1098,8 @@ int dk_parse_stats(const char *buf, size_t len, struct dk_stats *out)
 		st->s.pids_max = d2limit(d);
 		st->s.have |= CSTATD_HAVE_PIDS_MAX;
 	}
-	parse_blkio(jobj(root, "blkio_stats"), &st->s);
-	parse_networks(json_object_get(root, "networks"), &st->s);
+	parse_blkio(jobj(root, "blkio_stats"), st);
+	parse_networks(json_object_get(root, "networks"), st);
 
 	/* Without a read time, an all-zero sample with no memory figures is
 	 * the same empty sample. */

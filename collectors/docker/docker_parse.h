@@ -199,6 +199,10 @@ struct dk_stats {
 	 * CPU_STAT, CPU_BANDWIDTH, MEM_CURRENT, MEM_MAX, MEM_STAT, WORKING_SET,
 	 * IO_STAT, PIDS_CURRENT, PIDS_MAX, NETDEV. */
 	struct cstatd_sample s;
+	/* Devices and interfaces, when s.have has IO_STAT / NETDEV (s.io and
+	 * s.net, a record's lists, stay empty here). */
+	struct cstatd_io_stat io;
+	struct cstatd_netdev net;
 	/* The "empty sample" Docker sends while the container is stopped or
 	 * restarting: read is 0001-01-01T00:00:00Z, or the counters are all
 	 * zero with no memory figures. s.have is 0 then. Not an error. */

@@ -16,6 +16,7 @@ struct netdev_collector {
 	const struct cstatd_fsroot *fs;
 	ino_t host_netns; /* 0 when unknown: then every netns counts as "other" */
 	char buf[64 * 1024];
+	struct cstatd_netdev parsed; /* parsed here, then copied to the record's list */
 	struct cstatd_complaint complaint;
 	struct cstatd_complaint fd_complaint;
 };
@@ -151,13 +152,15 @@ void netdev_collector_sweep(struct netdev_collector *nd, struct cstatd_store *st
 				cstatd_count_error(CSTATD_ERR_NETDEV);
 			continue;
 		}
-		if (netdev_parse(nd->buf, (size_t)n, &c->s.net) != 0) {
+		if (netdev_parse(nd->buf, (size_t)n, &nd->parsed) != 0) {
 			cstatd_count_error(CSTATD_ERR_NETDEV);
 			cstatd_complain(&nd->complaint, CSTATD_LOG_WARN,
 			                "net/dev has unexpected content; network skipped", "pid=%d",
 			                c->s.first_pid);
 			continue;
 		}
+		if (cstatd_sample_set_net(&c->s, &nd->parsed) != 0)
+			continue; /* -ENOMEM: the series pause this sweep */
 		c->s.have |= CSTATD_HAVE_NETDEV;
 	}
 }

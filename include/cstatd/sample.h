@@ -19,7 +19,9 @@
 /* The literal `max` in a limit file ("no limit"). */
 #define CSTATD_UNLIMITED UINT64_MAX
 
-/* Fixed caps keep a sample a fixed size: no allocation per sweep. */
+/* Fixed caps bound what a parser fills (no allocation while parsing); a
+ * record keeps only the devices and interfaces it has (see
+ * cstatd_io_list / cstatd_net_list below). */
 #define CSTATD_IO_MAX_DEVICES 16
 #define CSTATD_NET_MAX_IFS 8
 #define CSTATD_IFNAME_LEN 16
@@ -106,6 +108,7 @@ struct cstatd_io_device {
 	uint64_t dios;
 };
 
+/* io.stat as a parser fills it (fixed size). */
 struct cstatd_io_stat {
 	unsigned n_devices;
 	unsigned n_dropped; /* devices beyond CSTATD_IO_MAX_DEVICES */
@@ -135,10 +138,33 @@ struct cstatd_net_if {
 	uint64_t tx_bytes, tx_packets, tx_errors, tx_dropped;
 };
 
+/* net/dev as a parser fills it (fixed size). */
 struct cstatd_netdev {
 	unsigned n_ifs;
 	unsigned n_dropped;
 	struct cstatd_net_if ifs[CSTATD_NET_MAX_IFS];
+};
+
+/*
+ * What a record keeps of io.stat and net/dev: only as many devices and
+ * interfaces as the container has, in an owned array. Most containers have
+ * one or two of each; the fixed-size parse structs above would put 1.5 KiB
+ * in every record (1.5 MB at 1000 containers). Set with cstatd_sample_set_io
+ * / _set_net, which grow the array only when the count rises (never on a
+ * sweep that finds the same devices); read `dev`/`ifs` like an array.
+ */
+struct cstatd_io_list {
+	unsigned n_devices;
+	unsigned n_dropped;
+	unsigned cap;
+	struct cstatd_io_device *dev; /* owned; NULL while cap is 0 */
+};
+
+struct cstatd_net_list {
+	unsigned n_ifs;
+	unsigned n_dropped;
+	unsigned cap;
+	struct cstatd_net_if *ifs; /* owned; NULL while cap is 0 */
 };
 
 struct cstatd_sample {
@@ -158,7 +184,7 @@ struct cstatd_sample {
 	struct cstatd_memory_stat mem;
 	struct cstatd_memory_events mem_events;
 
-	struct cstatd_io_stat io;
+	struct cstatd_io_list io;
 
 	uint64_t pids_current;
 	uint64_t pids_max; /* CSTATD_UNLIMITED for `max` */
@@ -172,7 +198,17 @@ struct cstatd_sample {
 	uint64_t processes; /* lines in cgroup.procs */
 	int first_pid;      /* 0 when none */
 
-	struct cstatd_netdev net;
+	struct cstatd_net_list net;
 };
+
+/*
+ * Copy a parsed io.stat / net/dev into a sample's own list (daemon/store.c).
+ * -ENOMEM leaves the list as it was. A sample holding lists must be released
+ * with cstatd_sample_free_lists (a record's are, with the record); a struct
+ * copy of such a sample shares its arrays.
+ */
+int cstatd_sample_set_io(struct cstatd_sample *s, const struct cstatd_io_stat *src);
+int cstatd_sample_set_net(struct cstatd_sample *s, const struct cstatd_netdev *src);
+void cstatd_sample_free_lists(struct cstatd_sample *s);
 
 #endif

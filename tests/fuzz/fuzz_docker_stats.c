@@ -41,13 +41,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(s->have == 0);
 		return 0;
 	}
-	FUZZ_CHECK(s->io.n_devices <= CSTATD_IO_MAX_DEVICES);
-	FUZZ_CHECK(s->io.n_dropped == 0 || s->io.n_devices == CSTATD_IO_MAX_DEVICES);
-	FUZZ_CHECK(s->net.n_ifs <= CSTATD_NET_MAX_IFS);
-	FUZZ_CHECK(s->net.n_dropped == 0 || s->net.n_ifs == CSTATD_NET_MAX_IFS);
-	for (unsigned i = 0; i < s->net.n_ifs; i++) {
-		FUZZ_CHECK_TEXT(s->net.ifs[i].name);
-		FUZZ_CHECK(strcmp(s->net.ifs[i].name, "lo") != 0);
+	FUZZ_CHECK(st.io.n_devices <= CSTATD_IO_MAX_DEVICES);
+	FUZZ_CHECK(st.io.n_dropped == 0 || st.io.n_devices == CSTATD_IO_MAX_DEVICES);
+	FUZZ_CHECK(st.net.n_ifs <= CSTATD_NET_MAX_IFS);
+	FUZZ_CHECK(st.net.n_dropped == 0 || st.net.n_ifs == CSTATD_NET_MAX_IFS);
+	for (unsigned i = 0; i < st.net.n_ifs; i++) {
+		FUZZ_CHECK_TEXT(st.net.ifs[i].name);
+		FUZZ_CHECK(strcmp(st.net.ifs[i].name, "lo") != 0);
 	}
 	if (s->have & CSTATD_HAVE_WORKING_SET)
 		FUZZ_CHECK((s->have & CSTATD_HAVE_MEM_CURRENT) && s->working_set <= s->mem_current);

@@ -867,20 +867,20 @@ static void test_stats_v2_pids_limit_2p64(void **state)
 
 	/* IO bytes per device */
 	assert_true(st.s.have & CSTATD_HAVE_IO_STAT);
-	assert_int_equal(st.s.io.n_devices, 1);
-	assert_int_equal(st.s.io.dev[0].major, 259);
-	assert_int_equal(st.s.io.dev[0].minor, 0);
-	assert_int_equal(st.s.io.dev[0].rbytes, 4096000);
-	assert_int_equal(st.s.io.dev[0].wbytes, 1228800);
+	assert_int_equal(st.io.n_devices, 1);
+	assert_int_equal(st.io.dev[0].major, 259);
+	assert_int_equal(st.io.dev[0].minor, 0);
+	assert_int_equal(st.io.dev[0].rbytes, 4096000);
+	assert_int_equal(st.io.dev[0].wbytes, 1228800);
 
 	/* Network */
 	assert_true(st.s.have & CSTATD_HAVE_NETDEV);
-	assert_int_equal(st.s.net.n_ifs, 1);
-	assert_string_equal(st.s.net.ifs[0].name, "eth0");
-	assert_int_equal(st.s.net.ifs[0].rx_bytes, 1843200);
-	assert_int_equal(st.s.net.ifs[0].rx_packets, 2301);
-	assert_int_equal(st.s.net.ifs[0].tx_bytes, 920400);
-	assert_int_equal(st.s.net.ifs[0].tx_packets, 1820);
+	assert_int_equal(st.net.n_ifs, 1);
+	assert_string_equal(st.net.ifs[0].name, "eth0");
+	assert_int_equal(st.net.ifs[0].rx_bytes, 1843200);
+	assert_int_equal(st.net.ifs[0].rx_packets, 2301);
+	assert_int_equal(st.net.ifs[0].tx_bytes, 920400);
+	assert_int_equal(st.net.ifs[0].tx_packets, 1820);
 
 	/* Only the stream's bits. */
 	assert_int_equal(st.s.have & ~(uint32_t)(CSTATD_HAVE_CPU_STAT | CSTATD_HAVE_CPU_BANDWIDTH |
@@ -916,7 +916,7 @@ static void test_stats_v1_formulas(void **state)
 	assert_int_equal(st.s.pids_max, 100);
 	/* cgroup v1 io_service_bytes_recursive is [] here: IO known, zero. */
 	assert_true(st.s.have & CSTATD_HAVE_IO_STAT);
-	assert_int_equal(st.s.io.n_devices, 0);
+	assert_int_equal(st.io.n_devices, 0);
 	/* --network none: no networks key → no network numbers */
 	assert_false(st.s.have & CSTATD_HAVE_NETDEV);
 	free(buf);
@@ -1010,12 +1010,12 @@ static void test_stats_missing_networks_host_mode(void **state)
 	assert_int_equal(dk_parse_stats(buf, len, &st), 0);
 	assert_false(st.empty);
 	assert_false(st.s.have & CSTATD_HAVE_NETDEV);
-	assert_int_equal(st.s.net.n_ifs, 0);
+	assert_int_equal(st.net.n_ifs, 0);
 	/* systemd TasksMax instead of the sentinel */
 	assert_int_equal(st.s.pids_max, 4915);
 	/* blkio null: known, no devices */
 	assert_true(st.s.have & CSTATD_HAVE_IO_STAT);
-	assert_int_equal(st.s.io.n_devices, 0);
+	assert_int_equal(st.io.n_devices, 0);
 	/* inactive_file (8192) > usage (4096): working set = usage */
 	assert_int_equal(st.s.working_set, 4096);
 	free(buf);
@@ -1038,16 +1038,16 @@ static void test_stats_podman(void **state)
 	assert_false(st.s.have & CSTATD_HAVE_MEM_STAT);
 	/* rios/wios/dbytes/dios are not bytes; major/minor are swapped on
 	 * the wire (kept as given). */
-	assert_int_equal(st.s.io.n_devices, 1);
-	assert_int_equal(st.s.io.dev[0].rbytes, 8192);
-	assert_int_equal(st.s.io.dev[0].wbytes, 4096);
+	assert_int_equal(st.io.n_devices, 1);
+	assert_int_equal(st.io.dev[0].rbytes, 8192);
+	assert_int_equal(st.io.dev[0].wbytes, 4096);
 	/* All-zero throttling data is no bandwidth information. */
 	assert_false(st.s.have & CSTATD_HAVE_CPU_BANDWIDTH);
 	assert_int_equal(st.s.cpu.usage_usec, 250000);
 	/* No pids limit in Podman's answer. */
 	assert_true(st.s.have & CSTATD_HAVE_PIDS_CURRENT);
 	assert_false(st.s.have & CSTATD_HAVE_PIDS_MAX);
-	assert_int_equal(st.s.net.ifs[0].rx_bytes, 1000);
+	assert_int_equal(st.net.ifs[0].rx_bytes, 1000);
 	free(buf);
 }
 
@@ -1079,13 +1079,13 @@ static void test_stats_limits_and_caps(void **state)
 	snprintf(body + off, sizeof(body) - off, "}}");
 	buf = str_exact(body, &len);
 	assert_int_equal(dk_parse_stats(buf, len, &st), 0);
-	assert_int_equal(st.s.io.n_devices, CSTATD_IO_MAX_DEVICES);
-	assert_int_equal(st.s.io.n_dropped, 1);
-	assert_int_equal(st.s.io.dev[3].rbytes, 1); /* "Total" is not added */
-	assert_int_equal(st.s.io.dev[3].wbytes, 2);
-	assert_int_equal(st.s.net.n_ifs, CSTATD_NET_MAX_IFS);
-	assert_int_equal(st.s.net.n_dropped, 1);
-	assert_int_equal(strlen(st.s.net.ifs[0].name), CSTATD_IFNAME_LEN - 1);
+	assert_int_equal(st.io.n_devices, CSTATD_IO_MAX_DEVICES);
+	assert_int_equal(st.io.n_dropped, 1);
+	assert_int_equal(st.io.dev[3].rbytes, 1); /* "Total" is not added */
+	assert_int_equal(st.io.dev[3].wbytes, 2);
+	assert_int_equal(st.net.n_ifs, CSTATD_NET_MAX_IFS);
+	assert_int_equal(st.net.n_dropped, 1);
+	assert_int_equal(strlen(st.net.ifs[0].name), CSTATD_IFNAME_LEN - 1);
 	assert_int_equal(st.s.cpu.usage_usec, 0);
 	assert_true(st.s.mem_current == UINT64_MAX);
 	/* v1's "unlimited" (2^63 rounded to pages) is a number, not max:

@@ -736,10 +736,11 @@ static void fill_web(struct cstatd_container *c)
 	s->mem_events.max = 4;
 	s->mem_events.oom = 2;
 	s->mem_events.oom_kill = 2;
-	s->io.n_devices = 3;
-	s->io.dev[0] = (struct cstatd_io_device){8, 0, 4096, 8192, 10, 20, 0, 0};
-	s->io.dev[1] = (struct cstatd_io_device){253, 1, 1, 2, 3, 4, 0, 0};
-	s->io.dev[2] = (struct cstatd_io_device){259, 7, 5, 6, 7, 8, 0, 0}; /* not in sysfs */
+	struct cstatd_io_stat io = {.n_devices = 3};
+	io.dev[0] = (struct cstatd_io_device){8, 0, 4096, 8192, 10, 20, 0, 0};
+	io.dev[1] = (struct cstatd_io_device){253, 1, 1, 2, 3, 4, 0, 0};
+	io.dev[2] = (struct cstatd_io_device){259, 7, 5, 6, 7, 8, 0, 0}; /* not in sysfs */
+	assert_int_equal(cstatd_sample_set_io(s, &io), 0);
 	s->pids_current = 12;
 	s->pids_max = 100;
 	s->psi_cpu = (struct cstatd_psi){
@@ -754,9 +755,10 @@ static void fill_web(struct cstatd_container *c)
 	s->events.frozen = false;
 	s->processes = 5;
 	s->first_pid = 4242;
-	s->net.n_ifs = 2;
-	set_if(&s->net.ifs[0], "eth0", 1000);
-	set_if(&s->net.ifs[1], "eth1", 2000);
+	struct cstatd_netdev net = {.n_ifs = 2};
+	set_if(&net.ifs[0], "eth0", 1000);
+	set_if(&net.ifs[1], "eth1", 2000);
+	assert_int_equal(cstatd_sample_set_net(s, &net), 0);
 	c->oom_kills_total = 2;
 }
 
@@ -770,8 +772,9 @@ static void fill_weird(struct cstatd_container *c)
 	c->sources = CSTATD_SRC_CGROUP;
 	c->s.have = CSTATD_HAVE_CPU_STAT | CSTATD_HAVE_NETDEV;
 	c->s.cpu.usage_usec = 1;
-	c->s.net.n_ifs = 1;
-	set_if(&c->s.net.ifs[0], WEIRD_IFNAME, 0);
+	struct cstatd_netdev net = {.n_ifs = 1};
+	set_if(&net.ifs[0], WEIRD_IFNAME, 0);
+	assert_int_equal(cstatd_sample_set_net(&c->s, &net), 0);
 	struct cstatd_label lab = {.key = "team", .value = WEIRD_LABEL};
 	assert_int_equal(cstatd_container_set_labels(c, &lab, 1), 0);
 }
@@ -1757,13 +1760,14 @@ static void test_many_containers(void **state)
 		s->mem_max = NEXT() % 2 ? CSTATD_UNLIMITED : NEXT() >> 30;
 		s->swap_max = NEXT() % 2 ? CSTATD_UNLIMITED : NEXT() >> 30;
 		s->pids_max = NEXT() % 2 ? CSTATD_UNLIMITED : NEXT() % 100000;
-		s->io.n_devices = (unsigned)(NEXT() % 4);
-		for (unsigned d = 0; d < s->io.n_devices; d++)
-			s->io.dev[d] =
-			    (struct cstatd_io_device){8, d * 16, NEXT() >> 8, 1, 2, 3, 0, 0};
-		s->net.n_ifs = (unsigned)(NEXT() % 3);
-		for (unsigned n = 0; n < s->net.n_ifs; n++)
-			set_if(&s->net.ifs[n], n ? "eth1" : "eth0", NEXT() >> 16);
+		struct cstatd_io_stat io = {.n_devices = (unsigned)(NEXT() % 4)};
+		for (unsigned d = 0; d < io.n_devices; d++)
+			io.dev[d] = (struct cstatd_io_device){8, d * 16, NEXT() >> 8, 1, 2, 3, 0, 0};
+		assert_int_equal(cstatd_sample_set_io(s, &io), 0);
+		struct cstatd_netdev net = {.n_ifs = (unsigned)(NEXT() % 3)};
+		for (unsigned n = 0; n < net.n_ifs; n++)
+			set_if(&net.ifs[n], n ? "eth1" : "eth0", NEXT() >> 16);
+		assert_int_equal(cstatd_sample_set_net(s, &net), 0);
 		s->psi_cpu.has_some = NEXT() % 2;
 		s->psi_cpu.has_full = NEXT() % 2;
 		c->start_time = (double)(1700000000 + i) + 0.125;

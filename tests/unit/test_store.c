@@ -667,10 +667,68 @@ const char *__ubsan_default_options(void)
 	return "halt_on_error=1:print_stacktrace=1";
 }
 
+/* A record keeps only the devices and interfaces it has: the list is a copy,
+ * its array grows only when the count rises, and the same or a smaller count
+ * reuses it (no allocation on a sweep that finds the same devices). */
+static void test_sample_lists(void **state)
+{
+	(void)state;
+	struct cstatd_sample s;
+	memset(&s, 0, sizeof(s));
+
+	struct cstatd_io_stat io = {.n_devices = 2};
+	io.dev[0] = (struct cstatd_io_device){8, 0, 100, 200, 1, 2, 0, 0};
+	io.dev[1] = (struct cstatd_io_device){253, 1, 300, 400, 3, 4, 0, 0};
+	assert_int_equal(cstatd_sample_set_io(&s, &io), 0);
+	assert_int_equal(s.io.n_devices, 2);
+	assert_int_equal(s.io.cap, 2);
+	assert_int_equal(s.io.dev[1].major, 253);
+	assert_int_equal(s.io.dev[1].wbytes, 400);
+	const struct cstatd_io_device *arr = s.io.dev;
+
+	io.dev[1].wbytes = 500; /* the same devices, a sweep later */
+	assert_int_equal(cstatd_sample_set_io(&s, &io), 0);
+	assert_ptr_equal(s.io.dev, arr);
+	assert_int_equal(s.io.dev[1].wbytes, 500);
+
+	io.n_devices = 1; /* one gone: fewer, same array */
+	assert_int_equal(cstatd_sample_set_io(&s, &io), 0);
+	assert_ptr_equal(s.io.dev, arr);
+	assert_int_equal(s.io.n_devices, 1);
+	assert_int_equal(s.io.cap, 2);
+
+	io.n_devices = CSTATD_IO_MAX_DEVICES; /* many: grows to exactly that */
+	io.n_dropped = 3;
+	io.dev[CSTATD_IO_MAX_DEVICES - 1].rbytes = 77;
+	assert_int_equal(cstatd_sample_set_io(&s, &io), 0);
+	assert_int_equal(s.io.cap, CSTATD_IO_MAX_DEVICES);
+	assert_int_equal(s.io.n_dropped, 3);
+	assert_int_equal(s.io.dev[CSTATD_IO_MAX_DEVICES - 1].rbytes, 77);
+
+	struct cstatd_netdev net = {.n_ifs = 1};
+	snprintf(net.ifs[0].name, sizeof(net.ifs[0].name), "eth0");
+	net.ifs[0].rx_bytes = 1234;
+	assert_int_equal(cstatd_sample_set_net(&s, &net), 0);
+	assert_int_equal(s.net.n_ifs, 1);
+	assert_string_equal(s.net.ifs[0].name, "eth0");
+	assert_int_equal(s.net.ifs[0].rx_bytes, 1234);
+
+	net.n_ifs = 0; /* none: keeps its array, says none */
+	assert_int_equal(cstatd_sample_set_net(&s, &net), 0);
+	assert_int_equal(s.net.n_ifs, 0);
+	assert_int_equal(s.net.cap, 1);
+
+	cstatd_sample_free_lists(&s);
+	assert_null(s.io.dev);
+	assert_null(s.net.ifs);
+	assert_int_equal(s.io.cap + s.io.n_devices + s.net.cap + s.net.n_ifs, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_sample_lists),
 	    cmocka_unit_test(test_basic),
 	    cmocka_unit_test(test_destructors),
 	    cmocka_unit_test(test_churn),
