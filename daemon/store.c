@@ -116,44 +116,44 @@ int cstatd_container_set_hint(struct cstatd_container *c, const char *rel)
 	return 0;
 }
 
-/* Grows *arr to hold n elements of size sz (capacity exactly n: the count
- * of a container's devices seldom changes). */
-static int grow_list(void **arr, unsigned *cap, unsigned n, size_t sz)
+/* Copies n elements of size sz into an owned array, growing it (to exactly
+ * n: the count of a container's devices seldom changes) only when n exceeds
+ * its capacity. -ENOMEM leaves everything as it was. */
+static int set_list(void **arr, unsigned *cap, unsigned *count, const void *src, unsigned n,
+                    size_t sz)
 {
-	if (n <= *cap)
-		return 0;
-	void *p = realloc(*arr, (size_t)n * sz);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = n;
+	if (n > *cap) {
+		void *p = realloc(*arr, (size_t)n * sz);
+		if (!p)
+			return -ENOMEM;
+		*arr = p;
+		*cap = n;
+	}
+	if (n)
+		memcpy(*arr, src, (size_t)n * sz);
+	*count = n;
 	return 0;
 }
 
 int cstatd_sample_set_io(struct cstatd_sample *s, const struct cstatd_io_stat *src)
 {
 	void *arr = s->io.dev;
-	if (grow_list(&arr, &s->io.cap, src->n_devices, sizeof(*src->dev)) != 0)
-		return -ENOMEM;
+	int rc = set_list(&arr, &s->io.cap, &s->io.n_devices, src->dev, src->n_devices,
+	                  sizeof(*src->dev));
 	s->io.dev = arr;
-	if (src->n_devices)
-		memcpy(s->io.dev, src->dev, src->n_devices * sizeof(*src->dev));
-	s->io.n_devices = src->n_devices;
-	s->io.n_dropped = src->n_dropped;
-	return 0;
+	if (rc == 0)
+		s->io.n_dropped = src->n_dropped;
+	return rc;
 }
 
 int cstatd_sample_set_net(struct cstatd_sample *s, const struct cstatd_netdev *src)
 {
 	void *arr = s->net.ifs;
-	if (grow_list(&arr, &s->net.cap, src->n_ifs, sizeof(*src->ifs)) != 0)
-		return -ENOMEM;
+	int rc = set_list(&arr, &s->net.cap, &s->net.n_ifs, src->ifs, src->n_ifs, sizeof(*src->ifs));
 	s->net.ifs = arr;
-	if (src->n_ifs)
-		memcpy(s->net.ifs, src->ifs, src->n_ifs * sizeof(*src->ifs));
-	s->net.n_ifs = src->n_ifs;
-	s->net.n_dropped = src->n_dropped;
-	return 0;
+	if (rc == 0)
+		s->net.n_dropped = src->n_dropped;
+	return rc;
 }
 
 void cstatd_sample_free_lists(struct cstatd_sample *s)
