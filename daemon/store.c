@@ -11,6 +11,8 @@
  * container is counted once, not once per sweep (see store.h).
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,8 +82,17 @@ int cstatd_container_set_labels(struct cstatd_container *c, const struct cstatd_
 
 	if (n > CSTATD_MAX_LABELS)
 		n = CSTATD_MAX_LABELS;
-	if (n == d->n_labels && (n == 0 || memcmp(d->labels, labels, n * sizeof(*labels)) == 0))
-		return 0;
+	/* Compared as strings: the bytes after each NUL are whatever the
+	 * caller's buffer held (a memcmp read them, and saw a change at
+	 * every sweep when they differed). */
+	if (n == d->n_labels) {
+		unsigned i = 0;
+		while (i < n && strcmp(d->labels[i].key, labels[i].key) == 0 &&
+		       strcmp(d->labels[i].value, labels[i].value) == 0)
+			i++;
+		if (i == n)
+			return 0;
+	}
 	if (n > 0) {
 		copy = malloc(n * sizeof(*copy));
 		if (!copy)
@@ -164,8 +175,40 @@ void cstatd_sample_free_lists(struct cstatd_sample *s)
 	memset(&s->net, 0, sizeof(s->net));
 }
 
+/* What a record's strings point at until they are set: never freed. */
+static char empty_str[1];
+
+static void free_str(char **field)
+{
+	if (*field != empty_str)
+		free(*field);
+	*field = empty_str;
+}
+
+int cstatd_container_setf(char **field, const char *fmt, ...)
+{
+	char v[CSTATD_NAME_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v, sizeof(v), fmt, ap);
+	va_end(ap);
+	if (*field && strcmp(*field, v) == 0)
+		return 0;
+	char *copy = v[0] ? strdup(v) : empty_str;
+	if (!copy)
+		return -ENOMEM;
+	if (*field && *field != empty_str)
+		free(*field);
+	*field = copy;
+	return 0;
+}
+
 static void free_record(struct cstatd_container *c)
 {
+	free_str(&c->id_label);
+	free_str(&c->name);
+	free_str(&c->image);
 	cstatd_sample_free_lists(&c->s);
 	if (c->cg_priv_free && c->cg_priv)
 		c->cg_priv_free(c->cg_priv);
@@ -245,6 +288,7 @@ struct cstatd_container *cstatd_store_add(struct cstatd_store *st, const char *k
 	if (!c)
 		return NULL;
 	strcpy(c->key, key);
+	c->id_label = c->name = c->image = empty_str;
 	st->items[st->count++] = c;
 	st->slots[find_slot(st, key)] = st->count;
 	return c;

@@ -111,9 +111,9 @@ static void track(struct cg_collector *cg, struct cstatd_store *st, const char *
 		c->is_container = is_container;
 		snprintf(c->runtime, sizeof(c->runtime), "%s", runtime);
 		if (is_container)
-			snprintf(c->name, sizeof(c->name), "%.12s", key);
+			cstatd_container_setf(&c->name, "%.12s", key);
 		else
-			snprintf(c->name, sizeof(c->name), "/%s", rel);
+			cstatd_container_setf(&c->name, "/%s", rel);
 		cstatd_label_cut(c->name, cstatd_store_label_max(st));
 	}
 	if (!c->cgroup_path || strcmp(c->cgroup_path, rel) != 0) {

@@ -94,7 +94,8 @@ int cg__attach(struct cg_collector *cg, struct cstatd_container *c, const char *
 	c->cgroup_path = path;
 	c->cg_priv = pv;
 	c->cg_priv_free = priv_free;
-	snprintf(c->id_label, sizeof(c->id_label), "/%s", rel);
+	/* -ENOMEM keeps the old label: the record is attached all the same. */
+	(void)cstatd_container_setf(&c->id_label, "/%s", rel);
 	return 0;
 fail:
 	free(path);

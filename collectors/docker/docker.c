@@ -1527,8 +1527,8 @@ void docker_collector_merge(struct docker_collector *dc, struct cstatd_store *st
 			cut_info(&k->info, cstatd_store_label_max(st));
 			k->info_cut = true;
 		}
-		snprintf(c->name, sizeof(c->name), "%s", k->info.name[0] ? k->info.name : k->id);
-		memcpy(c->image, k->info.image, sizeof(c->image));
+		cstatd_container_setf(&c->name, "%s", k->info.name[0] ? k->info.name : k->id);
+		cstatd_container_setf(&c->image, "%s", k->info.image);
 		snprintf(c->runtime, sizeof(c->runtime), "%s", dc->podman ? "podman" : "docker");
 		c->is_container = true;
 		if (k->info.started_at > 0)

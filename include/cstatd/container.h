@@ -98,9 +98,13 @@ struct cstatd_container {
 	 * patterns did not find the container's cgroup; the cgroup collector
 	 * adopts it on its next sweep. Owned; NULL when there is none. */
 	char *cgroup_hint;
-	char id_label[CSTATD_NAME_LEN]; /* cAdvisor's `id`: "/" + cgroup path */
-	char name[CSTATD_NAME_LEN];     /* 12-hex id until Docker names it */
-	char image[CSTATD_IMAGE_LEN];
+	/* Owned strings, never NULL in a record of the store ("" until set),
+	 * at most CSTATD_NAME_LEN - 1 bytes: set with cstatd_container_setf.
+	 * (Fixed 256-byte arrays took 768 bytes of every record for values
+	 * that are mostly 12 to 80 bytes long.) */
+	char *id_label; /* cAdvisor's `id`: "/" + cgroup path */
+	char *name;     /* 12-hex id until Docker names it */
+	char *image;
 	char runtime[16];
 	bool is_container; /* false for --all-cgroups raw cgroups */
 
@@ -130,6 +134,12 @@ int cstatd_container_set_labels(struct cstatd_container *c, const struct cstatd_
                                 unsigned n);
 /* Zeroes c->docker and frees what it owned (Docker no longer knows c). */
 void cstatd_container_forget_docker(struct cstatd_container *c);
+/* Sets one of c's strings (&c->id_label, &c->name, &c->image) from a
+ * format, cut at CSTATD_NAME_LEN - 1 bytes; allocates only when the value
+ * changes, so a sweep that finds the same name allocates nothing. -ENOMEM
+ * leaves it as it was. */
+int cstatd_container_setf(char **field, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* NULL or "" clears the hint. */
 int cstatd_container_set_hint(struct cstatd_container *c, const char *rel);
 

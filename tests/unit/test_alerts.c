@@ -82,9 +82,9 @@ static struct cstatd_container *add(struct world *w, const char *key, const char
 {
 	struct cstatd_container *c = cstatd_store_add(w->st, key);
 	assert_non_null(c);
-	snprintf(c->name, sizeof(c->name), "%s", name);
-	snprintf(c->image, sizeof(c->image), "shop/%s:1.0", name);
-	snprintf(c->id_label, sizeof(c->id_label), "/system.slice/docker-%s.scope", key);
+	cstatd_container_setf(&c->name, "%s", name);
+	cstatd_container_setf(&c->image, "shop/%s:1.0", name);
+	cstatd_container_setf(&c->id_label, "/system.slice/docker-%s.scope", key);
 	c->is_container = true;
 	c->sources = CSTATD_SRC_CGROUP;
 	c->s.have = CSTATD_HAVE_MEM_CURRENT | CSTATD_HAVE_MEM_MAX;

@@ -697,9 +697,9 @@ static void set_if(struct cstatd_net_if *n, const char *name, uint64_t base)
 
 static void fill_web(struct cstatd_container *c)
 {
-	snprintf(c->id_label, sizeof(c->id_label), "/system.slice/docker-%s.scope", ID_WEB);
-	snprintf(c->name, sizeof(c->name), "web");
-	snprintf(c->image, sizeof(c->image), "nginx:1.25");
+	cstatd_container_setf(&c->id_label, "/system.slice/docker-%s.scope", ID_WEB);
+	cstatd_container_setf(&c->name, "web");
+	cstatd_container_setf(&c->image, "nginx:1.25");
 	snprintf(c->runtime, sizeof(c->runtime), "docker");
 	c->is_container = true;
 	c->start_time = 1700000000.5;
@@ -764,9 +764,9 @@ static void fill_web(struct cstatd_container *c)
 
 static void fill_weird(struct cstatd_container *c)
 {
-	snprintf(c->id_label, sizeof(c->id_label), "%s", WEIRD_ID);
-	snprintf(c->name, sizeof(c->name), "%s", WEIRD_NAME);
-	snprintf(c->image, sizeof(c->image), "%s", WEIRD_IMAGE);
+	cstatd_container_setf(&c->id_label, "%s", WEIRD_ID);
+	cstatd_container_setf(&c->name, "%s", WEIRD_NAME);
+	cstatd_container_setf(&c->image, "%s", WEIRD_IMAGE);
 	snprintf(c->runtime, sizeof(c->runtime), "containerd");
 	c->is_container = true;
 	c->sources = CSTATD_SRC_CGROUP;
@@ -781,9 +781,9 @@ static void fill_weird(struct cstatd_container *c)
 
 static void fill_db(struct cstatd_container *c)
 {
-	snprintf(c->id_label, sizeof(c->id_label), "/system.slice/docker-%s.scope", ID_DB);
-	snprintf(c->name, sizeof(c->name), "db");
-	snprintf(c->image, sizeof(c->image), "postgres:16");
+	cstatd_container_setf(&c->id_label, "/system.slice/docker-%s.scope", ID_DB);
+	cstatd_container_setf(&c->name, "db");
+	cstatd_container_setf(&c->image, "postgres:16");
 	snprintf(c->runtime, sizeof(c->runtime), "docker");
 	c->is_container = true;
 	c->sources = CSTATD_SRC_CGROUP | CSTATD_SRC_DOCKER;
@@ -822,8 +822,8 @@ static void fill_db(struct cstatd_container *c)
 static void fill_free(struct cstatd_container *c)
 {
 	/* No id_label: the renderer falls back to /docker/<id>. */
-	snprintf(c->name, sizeof(c->name), "free");
-	snprintf(c->image, sizeof(c->image), "busybox");
+	cstatd_container_setf(&c->name, "free");
+	cstatd_container_setf(&c->image, "busybox");
 	snprintf(c->runtime, sizeof(c->runtime), "docker");
 	c->is_container = true;
 	c->sources = CSTATD_SRC_CGROUP;
@@ -849,8 +849,8 @@ static void fill_free(struct cstatd_container *c)
 static void fill_cron(struct cstatd_container *c)
 {
 	/* A raw cgroup (--all-cgroups). */
-	snprintf(c->id_label, sizeof(c->id_label), "/system.slice/cron.service");
-	snprintf(c->name, sizeof(c->name), "/system.slice/cron.service");
+	cstatd_container_setf(&c->id_label, "/system.slice/cron.service");
+	cstatd_container_setf(&c->name, "/system.slice/cron.service");
 	c->is_container = false;
 	c->sources = CSTATD_SRC_CGROUP;
 	c->s.have = CSTATD_HAVE_CPU_STAT | CSTATD_HAVE_CG_EVENTS | CSTATD_HAVE_MEM_EVENTS;
@@ -1303,8 +1303,8 @@ static void test_invalid_utf8_cgroup_name_body(void **state)
 	assert_non_null(st);
 	struct cstatd_container *c = cstatd_store_add(st, "cg:00000000000bad00");
 	assert_non_null(c);
-	snprintf(c->id_label, sizeof(c->id_label), "/system.slice/bad-\xed\xa0\x80.scope");
-	snprintf(c->name, sizeof(c->name), "/system.slice/bad-\xed\xa0\x80.scope");
+	cstatd_container_setf(&c->id_label, "/system.slice/bad-\xed\xa0\x80.scope");
+	cstatd_container_setf(&c->name, "/system.slice/bad-\xed\xa0\x80.scope");
 	c->sources = CSTATD_SRC_CGROUP;
 	c->s.have = CSTATD_HAVE_CPU_STAT;
 	c->s.cpu.usage_usec = 1;
@@ -1679,7 +1679,7 @@ static void test_steady_state_and_churn(void **state)
 	struct cstatd_container *c = cstatd_store_add(
 	    st, "f00df00df00df00df00df00df00df00df00df00df00df00df00df00df00df00d");
 	assert_non_null(c);
-	snprintf(c->name, sizeof(c->name), "newcomer");
+	cstatd_container_setf(&c->name, "newcomer");
 	snprintf(c->runtime, sizeof(c->runtime), "docker");
 	c->is_container = true;
 	c->s.have = CSTATD_HAVE_CPU_STAT;
@@ -1738,13 +1738,13 @@ static void test_many_containers(void **state)
 		struct cstatd_container *c = cstatd_store_add(st, key);
 		assert_non_null(c);
 		if (i % 7 == 0) {
-			snprintf(c->id_label, sizeof(c->id_label), "/raw/%u", i);
-			snprintf(c->name, sizeof(c->name), "/raw/%u", i);
+			cstatd_container_setf(&c->id_label, "/raw/%u", i);
+			cstatd_container_setf(&c->name, "/raw/%u", i);
 		} else {
-			snprintf(c->id_label, sizeof(c->id_label), "/system.slice/docker-%s.scope",
+			cstatd_container_setf(&c->id_label, "/system.slice/docker-%s.scope",
 			         key);
-			snprintf(c->name, sizeof(c->name), "c%u", i);
-			snprintf(c->image, sizeof(c->image), "img:%u", i % 13);
+			cstatd_container_setf(&c->name, "c%u", i);
+			cstatd_container_setf(&c->image, "img:%u", i % 13);
 			snprintf(c->runtime, sizeof(c->runtime), "docker");
 			c->is_container = true;
 		}
@@ -1885,7 +1885,7 @@ static void test_guards(void **state)
 			c->is_container = true;
 			snprintf(c->runtime, sizeof(c->runtime), "docker");
 			/* 15 ASCII bytes, then "é" across the 16-byte limit. */
-			snprintf(c->name, sizeof(c->name), "%c23456789abcdef\xc3\xa9-tail",
+			cstatd_container_setf(&c->name, "%c23456789abcdef\xc3\xa9-tail",
 			         'a' + i);
 			cstatd_label_cut(c->name, cstatd_store_label_max(st));
 			c->s.have = CSTATD_HAVE_CPU_STAT;

@@ -218,7 +218,8 @@ static void test_globs_and_matching(void **state)
 	                       &rs, &e),
 	                 0);
 	memset(&c, 0, sizeof(c));
-	strcpy(c.name, "api-1");
+	char name[32] = "api-1";
+	c.name = name; /* borrowed: c is never freed as a record */
 	memset(&lab, 0, sizeof(lab));
 	strcpy(lab.key, "team_name"); /* stored sanitised */
 	strcpy(lab.value, "payments");
@@ -228,7 +229,7 @@ static void test_globs_and_matching(void **state)
 	strcpy(c.docker.labels[0].value, "search");
 	assert_false(cstatd_rule_matches(&rs.rules[0], &c));
 	strcpy(c.docker.labels[0].value, "payments");
-	strcpy(c.name, "api-12");
+	snprintf(name, sizeof(name), "api-12");
 	assert_false(cstatd_rule_matches(&rs.rules[0], &c));
 	cstatd_ruleset_free(&rs);
 }

@@ -724,11 +724,65 @@ static void test_sample_lists(void **state)
 	assert_int_equal(s.io.cap + s.io.n_devices + s.net.cap + s.net.n_ifs, 0);
 }
 
+/* A record's owned strings and labels allocate only when the value
+ * changes: the same value a sweep later keeps the same pointer, whatever
+ * the bytes after the NUL in the caller's buffer. */
+static void test_owned_strings(void **state)
+{
+	(void)state;
+	struct cstatd_store *st = cstatd_store_new();
+	assert_non_null(st);
+	struct cstatd_container *c = cstatd_store_add(st, "abc");
+	assert_non_null(c);
+	assert_string_equal(c->name, "");
+	assert_string_equal(c->image, "");
+	assert_string_equal(c->id_label, "");
+
+	assert_int_equal(cstatd_container_setf(&c->name, "%.12s", "0123456789abcdef"), 0);
+	assert_string_equal(c->name, "0123456789ab");
+	const char *p = c->name;
+	assert_int_equal(cstatd_container_setf(&c->name, "%s", "0123456789ab"), 0);
+	assert_ptr_equal(c->name, p);
+	assert_int_equal(cstatd_container_setf(&c->name, "%s", "web-1"), 0);
+	assert_string_equal(c->name, "web-1");
+	assert_int_equal(cstatd_container_setf(&c->name, "%s", ""), 0);
+	assert_string_equal(c->name, "");
+
+	char longv[600];
+	memset(longv, 'x', sizeof(longv) - 1);
+	longv[sizeof(longv) - 1] = '\0';
+	assert_int_equal(cstatd_container_setf(&c->image, "%s", longv), 0);
+	assert_int_equal(strlen(c->image), CSTATD_NAME_LEN - 1);
+
+	struct cstatd_label a[2], b[2];
+	memset(a, 'A', sizeof(a));
+	memset(b, 'B', sizeof(b)); /* different bytes after each NUL */
+	snprintf(a[0].key, sizeof(a[0].key), "team");
+	snprintf(a[0].value, sizeof(a[0].value), "payments");
+	snprintf(a[1].key, sizeof(a[1].key), "tier");
+	snprintf(a[1].value, sizeof(a[1].value), "web");
+	snprintf(b[0].key, sizeof(b[0].key), "team");
+	snprintf(b[0].value, sizeof(b[0].value), "payments");
+	snprintf(b[1].key, sizeof(b[1].key), "tier");
+	snprintf(b[1].value, sizeof(b[1].value), "web");
+	assert_int_equal(cstatd_container_set_labels(c, a, 2), 0);
+	const struct cstatd_label *lp = c->docker.labels;
+	assert_int_equal(cstatd_container_set_labels(c, b, 2), 0);
+	assert_ptr_equal(c->docker.labels, lp);
+	snprintf(b[1].value, sizeof(b[1].value), "db");
+	assert_int_equal(cstatd_container_set_labels(c, b, 2), 0);
+	assert_string_equal(c->docker.labels[1].value, "db");
+	assert_int_equal(c->docker.n_labels, 2);
+
+	cstatd_store_free(st); /* frees every owned part (valgrind/ASan check) */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_empty),
 	    cmocka_unit_test(test_sample_lists),
+	    cmocka_unit_test(test_owned_strings),
 	    cmocka_unit_test(test_basic),
 	    cmocka_unit_test(test_destructors),
 	    cmocka_unit_test(test_churn),

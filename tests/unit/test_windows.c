@@ -630,7 +630,7 @@ static struct cstatd_container *add(struct cstatd_store *st, const char *key, ui
 {
 	struct cstatd_container *c = cstatd_store_add(st, key);
 	assert_non_null(c);
-	snprintf(c->name, sizeof(c->name), "%s", key);
+	cstatd_container_setf(&c->name, "%s", key);
 	c->is_container = true;
 	c->sources = CSTATD_SRC_CGROUP;
 	c->s.have = CSTATD_HAVE_MEM_CURRENT | CSTATD_HAVE_MEM_MAX | CSTATD_HAVE_CPU_STAT;
