@@ -136,6 +136,23 @@ ssize_t cstatd_pread_all(int fd, char *buf, size_t cap)
 	return n;
 }
 
+uint64_t cstatd_content_sig(const char *buf, size_t len)
+{
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ len, w;
+	while (len >= 8) {
+		memcpy(&w, buf, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+		buf += 8;
+		len -= 8;
+	}
+	w = 0;
+	memcpy(&w, buf, len);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 29;
+	return h | 1;
+}
+
 static size_t fds_open;
 static size_t fd_budget = SIZE_MAX;
 

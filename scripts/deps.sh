@@ -9,7 +9,7 @@ build_pkgs=(build-essential cmake pkg-config git libmicrohttpd-dev libcurl4-gnut
 	libjansson-dev zlib1g-dev libyaml-dev libgnutls28-dev libcrypt-dev)
 test_pkgs=(libcmocka-dev python3 curl prometheus prometheus-alertmanager docker.io
 	busybox-static iproute2 procps wrk clang libclang-rt-14-dev python3-yaml systemd mmdebstrap
-	openssl apache2-utils valgrind docker-compose)
+	openssl apache2-utils valgrind docker-compose strace)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then

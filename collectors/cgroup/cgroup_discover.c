@@ -73,21 +73,31 @@ static void add_watch(struct cg_collector *cg, const char *rel)
 			                "path=%s err=\"%s\"", path, strerror(errno));
 		return;
 	}
+	if (!cg__watch_slot(cg, wd))
+		return;
+	struct cg_watch *w = &cg->watches[wd];
+	if (!w->dir || strcmp(w->dir, rel) != 0) {
+		free(w->dir);
+		w->dir = strdup(rel);
+	}
+}
+
+bool cg__watch_slot(struct cg_collector *cg, int wd)
+{
+	if (wd < 0)
+		return false;
 	if ((size_t)wd >= cg->n_watch) {
 		size_t n = cg->n_watch ? cg->n_watch : 64;
 		while (n <= (size_t)wd)
 			n *= 2;
-		char **p = realloc(cg->watch_paths, n * sizeof(*p));
+		struct cg_watch *p = realloc(cg->watches, n * sizeof(*p));
 		if (!p)
-			return;
+			return false;
 		memset(p + cg->n_watch, 0, (n - cg->n_watch) * sizeof(*p));
-		cg->watch_paths = p;
+		cg->watches = p;
 		cg->n_watch = n;
 	}
-	if (!cg->watch_paths[wd] || strcmp(cg->watch_paths[wd], rel) != 0) {
-		free(cg->watch_paths[wd]);
-		cg->watch_paths[wd] = strdup(rel);
-	}
+	return true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -187,9 +197,10 @@ static void rescan(struct cg_collector *cg, struct cstatd_store *st)
 	}
 }
 
-/* Applies queued inotify events. New directories are walked at once;
- * removals are noticed by the read itself (ENODEV), so they need nothing
- * here beyond forgetting the watch. Returns false on queue overflow. */
+/* Applies queued inotify events. A notified file (IN_MODIFY) is marked to
+ * be read at this sweep. New directories are walked at once; removals are
+ * noticed by the read itself (ENODEV), so they need nothing here beyond
+ * forgetting the watch. Returns false on queue overflow. */
 static bool drain_inotify(struct cg_collector *cg, struct cstatd_store *st)
 {
 	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -206,17 +217,29 @@ static bool drain_inotify(struct cg_collector *cg, struct cstatd_store *st)
 				ok = false;
 				continue;
 			}
-			if (ev->wd < 0 || (size_t)ev->wd >= cg->n_watch || !cg->watch_paths[ev->wd])
+			if (ev->wd < 0 || (size_t)ev->wd >= cg->n_watch)
 				continue;
+			struct cg_watch *w = &cg->watches[ev->wd];
 			if (ev->mask & IN_IGNORED) {
-				free(cg->watch_paths[ev->wd]);
-				cg->watch_paths[ev->wd] = NULL;
+				/* The watched file or directory is gone (or the
+				 * watch was removed with its container). */
+				if (w->owner)
+					for (int k = 0; k < CG_NOTIFY_COUNT; k++)
+						if (w->owner->wd[k] == ev->wd)
+							w->owner->wd[k] = -1;
+				free(w->dir);
+				memset(w, 0, sizeof(*w));
 				continue;
 			}
-			if (!(ev->mask & (IN_CREATE | IN_DELETE)) || !(ev->mask & IN_ISDIR) ||
-			    ev->len == 0)
+			if (ev->mask & IN_MODIFY) {
+				if (w->owner)
+					w->owner->stale |= 1u << w->file;
 				continue;
-			const char *parent = cg->watch_paths[ev->wd];
+			}
+			if (!w->dir || !(ev->mask & (IN_CREATE | IN_DELETE)) ||
+			    !(ev->mask & IN_ISDIR) || ev->len == 0)
+				continue;
+			const char *parent = w->dir;
 			char child[PATH_MAX];
 			int m = parent[0]
 			            ? snprintf(child, sizeof(child), "%s/%s", parent, ev->name)
@@ -281,9 +304,14 @@ void cg_collector_free(struct cg_collector *cg)
 		return;
 	if (cg->inotify_fd >= 0)
 		close(cg->inotify_fd);
-	for (size_t i = 0; i < cg->n_watch; i++)
-		free(cg->watch_paths[i]);
-	free(cg->watch_paths);
+	for (size_t i = 0; i < cg->n_watch; i++) {
+		free(cg->watches[i].dir);
+		/* Records may outlive the collector (the store is freed
+		 * after it): their watches die with the inotify fd. */
+		if (cg->watches[i].owner)
+			cg->watches[i].owner->cg = NULL;
+	}
+	free(cg->watches);
 	free(cg->buf);
 	free(cg);
 }
@@ -339,7 +367,7 @@ void cg_collector_sweep(struct cg_collector *cg, struct cstatd_store *st, double
 			c->sources &= ~CSTATD_SRC_CGROUP;
 			continue;
 		}
-		if (cg__read(cg, c, retry_absent)) {
+		if (cg__read(cg, c, retry_absent, now)) {
 			c->sources |= CSTATD_SRC_CGROUP;
 			c->last_seen = now;
 		} else {

@@ -11,52 +11,95 @@
 #include "cstatd/log.h"
 #include "cstatd/sample.h"
 
-/* The files read for every container: one table, used to open, read and
- * dispatch to the parser. X(id, file name). */
-#define CG_FILES(X)                            \
-	X(CPU_STAT, "cpu.stat")                \
-	X(CPU_MAX, "cpu.max")                  \
-	X(CPU_WEIGHT, "cpu.weight")            \
-	X(MEM_CURRENT, "memory.current")       \
-	X(MEM_MAX, "memory.max")               \
-	X(MEM_HIGH, "memory.high")             \
-	X(MEM_PEAK, "memory.peak")             \
-	X(MEM_STAT, "memory.stat")             \
-	X(MEM_EVENTS, "memory.events")         \
-	X(SWAP_CURRENT, "memory.swap.current") \
-	X(SWAP_MAX, "memory.swap.max")         \
-	X(IO_STAT, "io.stat")                  \
-	X(PIDS_CURRENT, "pids.current")        \
-	X(PIDS_MAX, "pids.max")                \
-	X(PSI_CPU, "cpu.pressure")             \
-	X(PSI_MEM, "memory.pressure")          \
-	X(PSI_IO, "io.pressure")               \
-	X(CG_EVENTS, "cgroup.events")          \
-	X(PROCS, "cgroup.procs")
+/*
+ * The files read for every container: one table, used to open, read and
+ * dispatch to the parser. X(id, file name, when it is read, the
+ * CSTATD_HAVE_* bits its parser sets).
+ *
+ * When. Each read is a syscall that makes the kernel generate the file
+ * (3-5 us each on a 2-core VM: 1000 containers x 7 files is most of a
+ * sweep), so a file whose content cannot have changed is not read again:
+ *   CG_READ_EVERY   at every sweep;
+ *   CG_READ_NOTIFY  when the kernel says it changed: cgroup.events and
+ *                   memory.events generate an inotify IN_MODIFY on every
+ *                   value change (cgroup-v2.rst), so they are read at
+ *                   attach, on that event, and at every rescan (a safety
+ *                   net: 30 s, or at once when the inotify queue overflows).
+ *                   Without a watch (no inotify, ENOSPC) at every sweep;
+ *   CG_READ_ON_CPU  when the cgroup used CPU since the last sweep (cpu.stat
+ *                   usage_usec moved; a fork or an exit inside it costs CPU
+ *                   there), when cgroup.events changed (a process moved in
+ *                   from outside makes it populated), and at least every
+ *                   CG_PROCS_MAX_AGE seconds: cgroup.procs, for the process
+ *                   count and the pid whose net/dev is read.
+ */
+enum cg_read_when { CG_READ_EVERY, CG_READ_NOTIFY, CG_READ_ON_CPU };
+
+#define CG_PROCS_MAX_AGE 10.0
+
+#define CG_FILES(X)                                                                     \
+	X(CPU_STAT, "cpu.stat", CG_READ_EVERY, CSTATD_HAVE_CPU_STAT | CSTATD_HAVE_CPU_BANDWIDTH) \
+	X(CPU_MAX, "cpu.max", CG_READ_EVERY, CSTATD_HAVE_CPU_MAX)                          \
+	X(CPU_WEIGHT, "cpu.weight", CG_READ_EVERY, CSTATD_HAVE_CPU_WEIGHT)                 \
+	X(MEM_CURRENT, "memory.current", CG_READ_EVERY, CSTATD_HAVE_MEM_CURRENT)           \
+	X(MEM_MAX, "memory.max", CG_READ_EVERY, CSTATD_HAVE_MEM_MAX)                       \
+	X(MEM_HIGH, "memory.high", CG_READ_EVERY, CSTATD_HAVE_MEM_HIGH)                    \
+	X(MEM_PEAK, "memory.peak", CG_READ_EVERY, CSTATD_HAVE_MEM_PEAK)                    \
+	X(MEM_STAT, "memory.stat", CG_READ_EVERY, CSTATD_HAVE_MEM_STAT)                    \
+	X(MEM_EVENTS, "memory.events", CG_READ_NOTIFY, CSTATD_HAVE_MEM_EVENTS)             \
+	X(SWAP_CURRENT, "memory.swap.current", CG_READ_EVERY, CSTATD_HAVE_SWAP_CURRENT)    \
+	X(SWAP_MAX, "memory.swap.max", CG_READ_EVERY, CSTATD_HAVE_SWAP_MAX)                \
+	X(IO_STAT, "io.stat", CG_READ_EVERY, CSTATD_HAVE_IO_STAT)                          \
+	X(PIDS_CURRENT, "pids.current", CG_READ_EVERY, CSTATD_HAVE_PIDS_CURRENT)           \
+	X(PIDS_MAX, "pids.max", CG_READ_EVERY, CSTATD_HAVE_PIDS_MAX)                       \
+	X(PSI_CPU, "cpu.pressure", CG_READ_EVERY, CSTATD_HAVE_PSI_CPU)                     \
+	X(PSI_MEM, "memory.pressure", CG_READ_EVERY, CSTATD_HAVE_PSI_MEM)                  \
+	X(PSI_IO, "io.pressure", CG_READ_EVERY, CSTATD_HAVE_PSI_IO)                        \
+	X(CG_EVENTS, "cgroup.events", CG_READ_NOTIFY, CSTATD_HAVE_CG_EVENTS)               \
+	X(PROCS, "cgroup.procs", CG_READ_ON_CPU, CSTATD_HAVE_PROCS)
 
 enum cg_file {
-#define X(id, name) CG_FILE_##id,
+#define X(id, name, when, have) CG_FILE_##id,
 	CG_FILES(X)
 #undef X
 	    CG_FILE_COUNT
 };
 
+/* The files read on notification, each with a watch slot in cg_priv. */
+enum cg_notify { CG_NOTIFY_CG_EVENTS, CG_NOTIFY_MEM_EVENTS, CG_NOTIFY_COUNT };
+
+struct cg_collector;
+
 /* Per-container private state (container->cg_priv). */
 struct cg_priv {
+	struct cg_collector *cg; /* for its watches, removed with it */
 	int dirfd;
 	int fds[CG_FILE_COUNT]; /* -1 = not open; see absent */
-	uint32_t absent;        /* bit per file: ENOENT at last open attempt */
-	uint32_t rescans;       /* rescans seen since attached (absent-file retries) */
-	uint64_t gen;           /* discovery generation that last saw it */
+	int wd[CG_NOTIFY_COUNT]; /* inotify watch of a notified file, -1 = none */
+	uint32_t absent;         /* bit per file: ENOENT at last open attempt */
+	uint32_t stale;          /* bit per file: read it at the next sweep (notified) */
+	uint32_t rescans;        /* rescans seen since attached (absent-file retries) */
+	uint64_t gen;            /* discovery generation that last saw it */
+	uint64_t last_usage_usec; /* cpu.stat usage at the last sweep */
+	double procs_read_at;     /* when cgroup.procs was last read (0: never) */
+	uint64_t sig[CG_FILE_COUNT]; /* content signature of the last good parse, 0: none */
 	bool parse_failed[CG_FILE_COUNT];
+};
+
+/* What an inotify watch descriptor stands for: a watched directory (its
+ * path), or a notified file of a container (its owner and file). */
+struct cg_watch {
+	char *dir; /* relative path of a watched directory, or NULL */
+	struct cg_priv *owner;
+	enum cg_file file;
 };
 
 struct cg_collector {
 	const struct cstatd_fsroot *fs;
 	bool all_cgroups;
 	int inotify_fd;
-	/* wd → relative path of the watched directory (index = wd). */
-	char **watch_paths;
+	/* wd → what it watches (index = wd). */
+	struct cg_watch *watches;
 	size_t n_watch;
 	uint64_t gen;
 	double next_rescan;
@@ -75,8 +118,11 @@ struct cg_collector {
 /* cgroup_read.c */
 int cg__attach(struct cg_collector *cg, struct cstatd_container *c, const char *rel);
 void cg__detach(struct cstatd_container *c);
-/* Reads every file; returns false when the cgroup is gone. */
-bool cg__read(struct cg_collector *cg, struct cstatd_container *c, bool retry_absent);
+/* Reads every file due (see CG_FILES); returns false when the cgroup is
+ * gone. On a rescan (retry_absent) every file is read. */
+bool cg__read(struct cg_collector *cg, struct cstatd_container *c, bool retry_absent, double now);
+/* Makes room for watch descriptor wd in cg->watches; false on ENOMEM. */
+bool cg__watch_slot(struct cg_collector *cg, int wd);
 
 /* cgroup_discover.c: the store key and identity a path maps to. */
 bool cg__key_for_path(const char *rel, bool all_cgroups, char *key, char *runtime,

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,14 +21,85 @@
 #include "cstatd/stats.h"
 
 static const char *const cg_file_names[] = {
-#define X(id, name) name,
+#define X(id, name, when, have) name,
     CG_FILES(X)
 #undef X
 };
 
+static const enum cg_read_when cg_file_when[] = {
+#define X(id, name, when, have) when,
+    CG_FILES(X)
+#undef X
+};
+
+static const uint32_t cg_file_have[] = {
+#define X(id, name, when, have) have,
+    CG_FILES(X)
+#undef X
+};
+
+/* The watch slot of a notified file, or -1. */
+static int notify_slot(enum cg_file f)
+{
+	switch (f) {
+	case CG_FILE_CG_EVENTS:
+		return CG_NOTIFY_CG_EVENTS;
+	case CG_FILE_MEM_EVENTS:
+		return CG_NOTIFY_MEM_EVENTS;
+	default:
+		return -1;
+	}
+}
+
+/* Asks the kernel to say when a notified file changes. Without a watch
+ * the file is read at every sweep, as any other. */
+static void watch_file(struct cg_collector *cg, struct cg_priv *pv, const char *rel,
+                       enum cg_file f)
+{
+	int k = notify_slot(f);
+	if (k < 0 || pv->wd[k] >= 0 || cg->inotify_fd < 0)
+		return;
+	char path[4096];
+	int n = snprintf(path, sizeof(path), "%s/%s/%s", cg->fs->cgroup_root, rel,
+	                 cg_file_names[f]);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return;
+	int wd = inotify_add_watch(cg->inotify_fd, path, IN_MODIFY);
+	if (wd < 0) {
+		if (errno != ENOENT)
+			cstatd_complain(&cg->watch_complaint, CSTATD_LOG_WARN,
+			                "cannot watch cgroup file; reading it at every sweep",
+			                "path=%s err=\"%s\"", path, strerror(errno));
+		return;
+	}
+	if (!cg__watch_slot(cg, wd)) {
+		inotify_rm_watch(cg->inotify_fd, wd);
+		return;
+	}
+	cg->watches[wd].owner = pv;
+	cg->watches[wd].file = f;
+	pv->wd[k] = wd;
+}
+
+static void unwatch_files(struct cg_priv *pv)
+{
+	for (int k = 0; k < CG_NOTIFY_COUNT; k++) {
+		int wd = pv->wd[k];
+		pv->wd[k] = -1;
+		if (wd < 0 || !pv->cg)
+			continue;
+		struct cg_collector *cg = pv->cg;
+		if ((size_t)wd < cg->n_watch && cg->watches[wd].owner == pv)
+			cg->watches[wd].owner = NULL;
+		/* EINVAL when the file went with its cgroup: nothing to do. */
+		inotify_rm_watch(cg->inotify_fd, wd);
+	}
+}
+
 static void priv_free(void *p)
 {
 	struct cg_priv *pv = p;
+	unwatch_files(pv);
 	for (int i = 0; i < CG_FILE_COUNT; i++) {
 		if (pv->fds[i] >= 0) {
 			close(pv->fds[i]);
@@ -85,6 +157,10 @@ int cg__attach(struct cg_collector *cg, struct cstatd_container *c, const char *
 	}
 	for (int i = 0; i < CG_FILE_COUNT; i++)
 		pv->fds[i] = -1;
+	for (int k = 0; k < CG_NOTIFY_COUNT; k++)
+		pv->wd[k] = -1;
+	pv->cg = cg;
+	pv->stale = ~0u; /* everything is read at the first sweep */
 
 	struct stat st;
 	if (fstat(pv->dirfd, &st) == 0 && c->start_time == 0)
@@ -215,7 +291,25 @@ static bool gone(int err)
 	return err == -ENODEV || err == -ENOENT;
 }
 
-bool cg__read(struct cg_collector *cg, struct cstatd_container *c, bool retry_absent)
+/* Whether file f is read at this sweep (CG_FILES says when). */
+static bool due(const struct cg_priv *pv, enum cg_file f, bool cpu_moved, bool events_read,
+                double now)
+{
+	if (pv->stale & (1u << f))
+		return true;
+	switch (cg_file_when[f]) {
+	case CG_READ_NOTIFY:
+		return pv->wd[notify_slot(f)] < 0;
+	case CG_READ_ON_CPU:
+		return cpu_moved || events_read || pv->procs_read_at == 0 ||
+		       now - pv->procs_read_at >= CG_PROCS_MAX_AGE;
+	case CG_READ_EVERY:
+		break;
+	}
+	return true;
+}
+
+bool cg__read(struct cg_collector *cg, struct cstatd_container *c, bool retry_absent, double now)
 {
 	struct cg_priv *pv = c->cg_priv;
 	if (!pv)
@@ -223,8 +317,13 @@ bool cg__read(struct cg_collector *cg, struct cstatd_container *c, bool retry_ab
 
 	/* A file that fails to parse exports nothing this sweep: its series
 	 * pause (Prometheus' rate() bridges the gap) rather than repeat a
-	 * stale value as if it were fresh. The error is counted and logged. */
+	 * stale value as if it were fresh. The error is counted and logged.
+	 * A file not due keeps what its last read gave, `have` bits included. */
+	uint32_t had = c->s.have;
+	bool cpu_moved = true, events_read = false;
 	c->s.have = 0;
+	if (retry_absent)
+		pv->stale = ~0u; /* a rescan reads everything: the safety net */
 	/* Controllers are enabled when a container is created and seldom
 	 * later, and each retry costs an openat and a faccessat per absent
 	 * file (10 % of a sweep at 1000 cgroups when done every rescan): try
@@ -239,6 +338,11 @@ bool cg__read(struct cg_collector *cg, struct cstatd_container *c, bool retry_ab
 	for (int f = 0; f < CG_FILE_COUNT; f++) {
 		int fd = pv->fds[f];
 		bool transient = false;
+		if (!due(pv, (enum cg_file)f, cpu_moved, events_read, now)) {
+			c->s.have |= had & cg_file_have[f];
+			continue;
+		}
+		pv->stale &= ~(1u << f);
 		if (fd < 0) {
 			if (pv->absent & (1u << f))
 				continue;
@@ -275,6 +379,7 @@ bool cg__read(struct cg_collector *cg, struct cstatd_container *c, bool retry_ab
 			}
 			if (!transient)
 				pv->fds[f] = fd;
+			watch_file(cg, pv, c->cgroup_path, (enum cg_file)f);
 		}
 
 		ssize_t n = cstatd_pread_all(fd, cg->buf, cg->buf_cap);
@@ -296,9 +401,17 @@ bool cg__read(struct cg_collector *cg, struct cstatd_container *c, bool retry_ab
 			cstatd_complain(&cg->read_complaint, CSTATD_LOG_WARN,
 			                "cannot read cgroup file", "path=%s/%s err=\"%s\"",
 			                c->cgroup_path, cg_file_names[f], strerror((int)-n));
+			pv->stale |= 1u << f; /* retried at the next sweep */
 			continue;
 		}
-		if (parse_into(cg, (enum cg_file)f, cg->buf, (size_t)n, &c->s) != 0) {
+		/* The same bytes as at the last good parse, and no other source
+		 * wrote over what that parse gave: the values stand. */
+		uint64_t sig = cstatd_content_sig(cg->buf, (size_t)n);
+		if (sig == pv->sig[f] && (had & cg_file_have[f]) &&
+		    !(c->s.foreign & cg_file_have[f])) {
+			c->s.have |= had & cg_file_have[f];
+		} else if (parse_into(cg, (enum cg_file)f, cg->buf, (size_t)n, &c->s) != 0) {
+			pv->sig[f] = 0;
 			cstatd_count_error(CSTATD_ERR_CGROUP);
 			if (!pv->parse_failed[f])
 				cstatd_complain(&cg->parse_complaint, CSTATD_LOG_WARN,
@@ -306,8 +419,19 @@ bool cg__read(struct cg_collector *cg, struct cstatd_container *c, bool retry_ab
 				                "path=%s/%s bytes=%zd", c->cgroup_path,
 				                cg_file_names[f], n);
 			pv->parse_failed[f] = true;
+			pv->stale |= 1u << f; /* retried at the next sweep */
 		} else {
 			pv->parse_failed[f] = false;
+			pv->sig[f] = sig;
+			c->s.foreign &= ~cg_file_have[f];
+		}
+		if (f == CG_FILE_CPU_STAT && (c->s.have & CSTATD_HAVE_CPU_STAT)) {
+			cpu_moved = c->s.cpu.usage_usec != pv->last_usage_usec;
+			pv->last_usage_usec = c->s.cpu.usage_usec;
+		} else if (f == CG_FILE_CG_EVENTS) {
+			events_read = true;
+		} else if (f == CG_FILE_PROCS) {
+			pv->procs_read_at = now;
 		}
 	}
 	return true;

@@ -1361,6 +1361,7 @@ static const struct fill_group fill_groups[] = {
 static uint32_t copy_group(struct cstatd_sample *dst, const struct ctr *k, uint32_t bits)
 {
 	const struct cstatd_sample *src = &k->ss;
+	dst->foreign |= bits;
 
 	if (bits & CSTATD_HAVE_CPU_STAT)
 		dst->cpu = src->cpu;

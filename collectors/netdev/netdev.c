@@ -26,6 +26,7 @@ struct netdev_priv {
 	int pid;
 	int fd;
 	bool transient; /* fd is closed again after this sweep's read */
+	uint64_t sig;   /* content signature of the last sweep's good parse, 0: none */
 	bool own_netns;
 };
 
@@ -117,7 +118,12 @@ void netdev_collector_sweep(struct netdev_collector *nd, struct cstatd_store *st
 {
 	for (size_t i = 0; i < cstatd_store_count(st); i++) {
 		struct cstatd_container *c = cstatd_store_at(st, i);
+		/* Set again below only by this sweep's good read. */
 		c->s.have &= ~CSTATD_HAVE_NETDEV;
+		struct netdev_priv *np0 = c->net_priv;
+		uint64_t last_sig = np0 ? np0->sig : 0;
+		if (np0)
+			np0->sig = 0;
 		if (!c->is_container || !(c->s.have & CSTATD_HAVE_PROCS) || c->s.first_pid <= 0)
 			continue;
 
@@ -152,6 +158,14 @@ void netdev_collector_sweep(struct netdev_collector *nd, struct cstatd_store *st
 				cstatd_count_error(CSTATD_ERR_NETDEV);
 			continue;
 		}
+		/* The same bytes as the last sweep's good parse, and no other
+		 * source wrote over it: the interfaces in the record stand. */
+		uint64_t sig = cstatd_content_sig(nd->buf, (size_t)n);
+		if (sig == last_sig && !(c->s.foreign & CSTATD_HAVE_NETDEV)) {
+			np->sig = sig;
+			c->s.have |= CSTATD_HAVE_NETDEV;
+			continue;
+		}
 		if (netdev_parse(nd->buf, (size_t)n, &nd->parsed) != 0) {
 			cstatd_count_error(CSTATD_ERR_NETDEV);
 			cstatd_complain(&nd->complaint, CSTATD_LOG_WARN,
@@ -161,6 +175,8 @@ void netdev_collector_sweep(struct netdev_collector *nd, struct cstatd_store *st
 		}
 		if (cstatd_sample_set_net(&c->s, &nd->parsed) != 0)
 			continue; /* -ENOMEM: the series pause this sweep */
+		np->sig = sig;
+		c->s.foreign &= ~CSTATD_HAVE_NETDEV;
 		c->s.have |= CSTATD_HAVE_NETDEV;
 	}
 }

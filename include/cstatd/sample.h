@@ -169,6 +169,11 @@ struct cstatd_net_list {
 
 struct cstatd_sample {
 	uint32_t have; /* CSTATD_HAVE_* */
+	/* CSTATD_HAVE_* groups that a source wrote over another's values
+	 * (the Docker stream over cgroup files, --docker-stats always). A
+	 * collector that skips parsing unchanged bytes parses again when its
+	 * group's bit is here, and clears it when it has. */
+	uint32_t foreign;
 
 	struct cstatd_cpu_stat cpu;
 	struct cstatd_cpu_max cpu_max;

@@ -590,6 +590,17 @@ class PromScraper:
 # The floor
 # --------------------------------------------------------------------------
 
+def cstatd_read_policy(interval_ms):
+    """floor.c options that read what cstatd reads at a sweep of a fleet of
+    sleepers (CG_FILES in collectors/cgroup/cgroup_priv.h): cgroup.events and
+    memory.events only when the kernel says they changed (never, while nothing
+    happens in the fleet), cgroup.procs of a cgroup that used no CPU every
+    10 s, and everything at the 30 s rescan."""
+    every = lambda s: str(max(1, round(s * 1000 / interval_ms)))  # noqa: E731
+    return ["--period", "cgroup.events=0", "--period", "memory.events=0",
+            "--period", "cgroup.procs=" + every(10), "--full-every", every(30)]
+
+
 class Floor:
     """cstatd-bench-floor over the cgroups in `rels`, in the background.
 
@@ -601,7 +612,7 @@ class Floor:
     FDS_PER_CGROUP = 9  # dir + up to 7 files + net/dev, rounded up
 
     def __init__(self, mount, rels, duration, interval_ms=1000, netdev=False, per_file=False,
-                 binary=None):
+                 binary=None, policy=True):
         self.binary = binary or find_floor(find_cstatd())
         rels = [r.lstrip("/") for r in rels]
         soft = resource.getrlimit(resource.RLIMIT_NOFILE)[1]  # the floor raises soft to hard
@@ -619,6 +630,8 @@ class Floor:
                 argv.append("--netdev")
             if per_file:
                 argv.append("--per-file")
+            if policy:
+                argv += cstatd_read_policy(interval_ms)
             self.argvs.append(argv)
         self.procs = []
         self.result = None
@@ -674,6 +687,8 @@ def merge_floor(results):
     out["sweeps"] = min(r["sweeps"] for r in results)
     out["elapsed_s"] = max(r["elapsed_s"] for r in results)
     out["wall_per_sweep_us_median"] = max(r["wall_per_sweep_us_median"] for r in results)
+    out["periods"] = results[0].get("periods", {})
+    out["full_every"] = results[0].get("full_every", 0)
     for r in results:
         for f, c in r.get("files", {}).items():
             out["files"][f] = out["files"].get(f, 0) + c

@@ -124,7 +124,7 @@ def fleet_run(args, fleet, run_no):
             "process_cpu_per_sweep_us": 1e6 * w.cpu_sched_s / max(sweeps, 1),
             "floor": {k: fl[k] for k in ("cgroups", "fds", "sweeps", "cpu_s", "utime_s",
                                          "stime_s", "cpu_per_sweep_us_mean",
-                                         "cpu_per_sweep_us_median", "files", "bytes",
+                                         "cpu_per_sweep_us_median", "files", "periods", "bytes",
                                          "read_errors")},
             "rss_kb_start": a.rss_kb, "rss_kb_end": b.rss_kb,
             "fds": b.fds, "threads": b.threads,

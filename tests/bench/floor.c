@@ -19,10 +19,17 @@
  * Usage:
  *   cstatd-bench-floor --root DIR --list FILE [--interval-ms N]
  *                      [--duration S | --sweeps N] [--netdev] [--proc-root P]
- *                      [--per-file]
+ *                      [--per-file] [--period NAME=K ...] [--full-every N]
  *
  *   --list FILE   one cgroup path per line, relative to --root (leading '/'
  *                 allowed: cstatd's `id` label values work as they are)
+ *   --period NAME=K  read file NAME at every K-th sweep only (0: never in
+ *                 the window), as cstatd does for the files it reads on kernel
+ *                 notification (cgroup.events, memory.events: never while
+ *                 they do not change) or when a cgroup ran (cgroup.procs: an
+ *                 idle one every 10 s); the fd stays open, as in cstatd
+ *   --full-every N   every N-th sweep reads every file (cstatd's rescan,
+ *                 every 30 s, reads everything)
  *   --per-file    also time each file name separately (file-major order; a
  *                 profile of where the kernel time goes, not the floor itself)
  *
@@ -119,16 +126,31 @@ static ino_t netns_ino(const char *proc_root, const char *pid)
 	return stat(path, &st) == 0 ? st.st_ino : 0;
 }
 
+/* The slot of a file name (len bytes of name), net/dev included; -1 if none. */
+static int file_index(const char *name, size_t len)
+{
+	if (len == strlen("net/dev") && !strncmp(name, "net/dev", len))
+		return NETDEV_SLOT;
+	for (size_t f = 0; f < N_FILES; f++)
+		if (strlen(file_names[f]) == len && !strncmp(file_names[f], name, len))
+			return (int)f;
+	return -1;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: cstatd-bench-floor --root DIR --list FILE [--interval-ms N]\n"
-	           "       [--duration S | --sweeps N] [--netdev] [--proc-root P] [--per-file]\n");
+	           "       [--duration S | --sweeps N] [--netdev] [--proc-root P] [--per-file]\n"
+	           "       [--period NAME=K ...] [--full-every N]\n");
 }
 
 int main(int argc, char **argv)
 {
 	const char *root = NULL, *list = NULL, *proc_root = "/proc";
-	long interval_ms = 1000, max_sweeps = 0;
+	long interval_ms = 1000, max_sweeps = 0, full_every = 0;
+	long period[N_FILES + 1];
+	for (size_t f = 0; f < N_FILES + 1; f++)
+		period[f] = 1;
 	double duration = 0;
 	bool netdev = false, per_file = false;
 
@@ -163,7 +185,20 @@ int main(int argc, char **argv)
 			duration = strtod(v, NULL);
 		else if (!strcmp(a, "--sweeps"))
 			max_sweeps = strtol(v, NULL, 10);
-		else {
+		else if (!strcmp(a, "--full-every"))
+			full_every = strtol(v, NULL, 10);
+		else if (!strcmp(a, "--period")) {
+			const char *eq = strchr(v, '=');
+			char *num_end = NULL;
+			long k = eq ? strtol(eq + 1, &num_end, 10) : -1;
+			int f = eq ? file_index(v, (size_t)(eq - v)) : -1;
+			if (f < 0 || k < 0 || num_end == eq + 1 || *num_end) {
+				fprintf(stderr, "floor: --period %s: NAME=K with a file name cstatd "
+				                "reads and K >= 0\n", v);
+				return 2;
+			}
+			period[f] = k;
+		} else {
 			usage(stderr);
 			return 2;
 		}
@@ -297,6 +332,11 @@ int main(int argc, char **argv)
 		if (read(tfd, &exp, sizeof(exp)) != sizeof(exp))
 			continue;
 
+		bool full = full_every > 0 && n_s % (size_t)full_every == 0;
+		bool due[N_FILES + 1];
+		for (size_t f = 0; f < N_FILES + 1; f++)
+			due[f] = full || period[f] == 1 ||
+			         (period[f] > 1 && n_s % (size_t)period[f] == 0);
 		double c0 = thread_cpu(), w0 = mono();
 		if (!per_file) {
 			for (size_t i = 0; i < n_cg; i++) {
@@ -304,7 +344,7 @@ int main(int argc, char **argv)
 				if (c->gone)
 					continue;
 				for (size_t f = 0; f < N_FILES + 1; f++) {
-					if (c->fds[f] < 0)
+					if (c->fds[f] < 0 || !due[f])
 						continue;
 					ssize_t n = pread(c->fds[f], buf, BUF_CAP - 1, 0);
 					reads++;
@@ -324,7 +364,7 @@ int main(int argc, char **argv)
 				double f0 = thread_cpu();
 				for (size_t i = 0; i < n_cg; i++) {
 					struct cg *c = &cgs[i];
-					if (c->gone || c->fds[f] < 0)
+					if (c->gone || c->fds[f] < 0 || !due[f])
 						continue;
 					ssize_t n = pread(c->fds[f], buf, BUF_CAP - 1, 0);
 					reads++;
@@ -386,7 +426,16 @@ int main(int argc, char **argv)
 		       f == NETDEV_SLOT ? "net/dev" : file_names[f], open_count[f]);
 		first = false;
 	}
-	printf("}");
+	printf("}, \"periods\": {");
+	first = true;
+	for (size_t f = 0; f < N_FILES + 1; f++) {
+		if (period[f] == 1)
+			continue;
+		printf("%s\"%s\": %ld", first ? "" : ", ",
+		       f == NETDEV_SLOT ? "net/dev" : file_names[f], period[f]);
+		first = false;
+	}
+	printf("}, \"full_every\": %ld", full_every);
 	if (per_file) {
 		printf(", \"per_file_cpu_us_per_sweep\": {");
 		first = true;
