@@ -198,8 +198,7 @@ int cstatd_container_setf(char **field, const char *fmt, ...)
 	char *copy = v[0] ? strdup(v) : empty_str;
 	if (!copy)
 		return -ENOMEM;
-	if (*field && *field != empty_str)
-		free(*field);
+	free_str(field);
 	*field = copy;
 	return 0;
 }

@@ -58,34 +58,9 @@ bool cg__key_for_path(const char *rel, bool all_cgroups, char *key, char *runtim
 /* inotify watches                                                     */
 /* ------------------------------------------------------------------ */
 
-static void add_watch(struct cg_collector *cg, const char *rel)
+/* Makes room for watch descriptor wd in cg->watches; false on ENOMEM. */
+static bool watch_slot(struct cg_collector *cg, int wd)
 {
-	if (cg->inotify_fd < 0)
-		return;
-	char path[PATH_MAX + sizeof(cg->fs->cgroup_root)];
-	snprintf(path, sizeof(path), "%s/%s", cg->fs->cgroup_root, rel);
-	int wd = inotify_add_watch(cg->inotify_fd, path, IN_CREATE | IN_DELETE | IN_ONLYDIR);
-	if (wd < 0) {
-		/* ENOSPC: out of watches; the periodic rescan still finds it. */
-		if (errno != ENOENT)
-			cstatd_complain(&cg->watch_complaint, CSTATD_LOG_WARN,
-			                "cannot watch cgroup directory; relying on rescans",
-			                "path=%s err=\"%s\"", path, strerror(errno));
-		return;
-	}
-	if (!cg__watch_slot(cg, wd))
-		return;
-	struct cg_watch *w = &cg->watches[wd];
-	if (!w->dir || strcmp(w->dir, rel) != 0) {
-		free(w->dir);
-		w->dir = strdup(rel);
-	}
-}
-
-bool cg__watch_slot(struct cg_collector *cg, int wd)
-{
-	if (wd < 0)
-		return false;
 	if ((size_t)wd >= cg->n_watch) {
 		size_t n = cg->n_watch ? cg->n_watch : 64;
 		while (n <= (size_t)wd)
@@ -98,6 +73,45 @@ bool cg__watch_slot(struct cg_collector *cg, int wd)
 		cg->n_watch = n;
 	}
 	return true;
+}
+
+int cg__add_watch(struct cg_collector *cg, const char *rel, const char *file, uint32_t mask,
+                  const char *unwatched)
+{
+	if (cg->inotify_fd < 0)
+		return -1;
+	char path[PATH_MAX + sizeof(cg->fs->cgroup_root)];
+	int n = file ? snprintf(path, sizeof(path), "%s/%s/%s", cg->fs->cgroup_root, rel, file)
+	             : snprintf(path, sizeof(path), "%s/%s", cg->fs->cgroup_root, rel);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -1;
+	int wd = inotify_add_watch(cg->inotify_fd, path, mask);
+	if (wd < 0) {
+		/* ENOSPC: out of watches. ENOENT: the cgroup went meanwhile. */
+		if (errno != ENOENT)
+			cstatd_complain(&cg->watch_complaint, CSTATD_LOG_WARN, unwatched,
+			                "path=%s err=\"%s\"", path, strerror(errno));
+		return -1;
+	}
+	if (!watch_slot(cg, wd)) {
+		inotify_rm_watch(cg->inotify_fd, wd);
+		return -1;
+	}
+	return wd;
+}
+
+static void add_watch(struct cg_collector *cg, const char *rel)
+{
+	/* Without the watch the periodic rescan still finds new cgroups. */
+	int wd = cg__add_watch(cg, rel, NULL, IN_CREATE | IN_DELETE | IN_ONLYDIR,
+	                       "cannot watch cgroup directory; relying on rescans");
+	if (wd < 0)
+		return;
+	struct cg_watch *w = &cg->watches[wd];
+	if (!w->dir || strcmp(w->dir, rel) != 0) {
+		free(w->dir);
+		w->dir = strdup(rel);
+	}
 }
 
 /* ------------------------------------------------------------------ */

@@ -14,7 +14,9 @@
 /*
  * The files read for every container: one table, used to open, read and
  * dispatch to the parser. X(id, file name, when it is read, the
- * CSTATD_HAVE_* bits its parser sets).
+ * CSTATD_HAVE_* bits its parser sets). Files are read in this order, and
+ * cpu.stat and cgroup.events come before cgroup.procs: whether it is read
+ * depends on them.
  *
  * When. Each read is a syscall that makes the kernel generate the file
  * (3-5 us each on a 2-core VM: 1000 containers x 7 files is most of a
@@ -121,8 +123,12 @@ void cg__detach(struct cstatd_container *c);
 /* Reads every file due (see CG_FILES); returns false when the cgroup is
  * gone. On a rescan (retry_absent) every file is read. */
 bool cg__read(struct cg_collector *cg, struct cstatd_container *c, bool retry_absent, double now);
-/* Makes room for watch descriptor wd in cg->watches; false on ENOMEM. */
-bool cg__watch_slot(struct cg_collector *cg, int wd);
+/* cgroup_discover.c: adds an inotify watch on <root>/<rel>[/<file>] with
+ * its slot in cg->watches. Returns the wd, or -1 (no inotify, out of
+ * watches, out of memory; `unwatched` is the warning, logged once, that
+ * says what covers for it; a cgroup already gone is not warned about). */
+int cg__add_watch(struct cg_collector *cg, const char *rel, const char *file, uint32_t mask,
+                  const char *unwatched);
 
 /* cgroup_discover.c: the store key and identity a path maps to. */
 bool cg__key_for_path(const char *rel, bool all_cgroups, char *key, char *runtime,

@@ -57,25 +57,12 @@ static void watch_file(struct cg_collector *cg, struct cg_priv *pv, const char *
                        enum cg_file f)
 {
 	int k = notify_slot(f);
-	if (k < 0 || pv->wd[k] >= 0 || cg->inotify_fd < 0)
+	if (k < 0 || pv->wd[k] >= 0)
 		return;
-	char path[4096];
-	int n = snprintf(path, sizeof(path), "%s/%s/%s", cg->fs->cgroup_root, rel,
-	                 cg_file_names[f]);
-	if (n < 0 || (size_t)n >= sizeof(path))
+	int wd = cg__add_watch(cg, rel, cg_file_names[f], IN_MODIFY,
+	                       "cannot watch cgroup file; reading it at every sweep");
+	if (wd < 0)
 		return;
-	int wd = inotify_add_watch(cg->inotify_fd, path, IN_MODIFY);
-	if (wd < 0) {
-		if (errno != ENOENT)
-			cstatd_complain(&cg->watch_complaint, CSTATD_LOG_WARN,
-			                "cannot watch cgroup file; reading it at every sweep",
-			                "path=%s err=\"%s\"", path, strerror(errno));
-		return;
-	}
-	if (!cg__watch_slot(cg, wd)) {
-		inotify_rm_watch(cg->inotify_fd, wd);
-		return;
-	}
 	cg->watches[wd].owner = pv;
 	cg->watches[wd].file = f;
 	pv->wd[k] = wd;

@@ -120,14 +120,13 @@ void netdev_collector_sweep(struct netdev_collector *nd, struct cstatd_store *st
 		struct cstatd_container *c = cstatd_store_at(st, i);
 		/* Set again below only by this sweep's good read. */
 		c->s.have &= ~CSTATD_HAVE_NETDEV;
-		struct netdev_priv *np0 = c->net_priv;
-		uint64_t last_sig = np0 ? np0->sig : 0;
-		if (np0)
-			np0->sig = 0;
+		struct netdev_priv *np = c->net_priv;
+		uint64_t last_sig = np ? np->sig : 0;
+		if (np)
+			np->sig = 0;
 		if (!c->is_container || !(c->s.have & CSTATD_HAVE_PROCS) || c->s.first_pid <= 0)
 			continue;
 
-		struct netdev_priv *np = c->net_priv;
 		if (!np) {
 			np = calloc(1, sizeof(*np));
 			if (!np)
