@@ -160,7 +160,8 @@ int cstatd_sample_set_io(struct cstatd_sample *s, const struct cstatd_io_stat *s
 int cstatd_sample_set_net(struct cstatd_sample *s, const struct cstatd_netdev *src)
 {
 	void *arr = s->net.ifs;
-	int rc = set_list(&arr, &s->net.cap, &s->net.n_ifs, src->ifs, src->n_ifs, sizeof(*src->ifs));
+	int rc =
+	    set_list(&arr, &s->net.cap, &s->net.n_ifs, src->ifs, src->n_ifs, sizeof(*src->ifs));
 	s->net.ifs = arr;
 	if (rc == 0)
 		s->net.n_dropped = src->n_dropped;

@@ -39,25 +39,25 @@ enum cg_read_when { CG_READ_EVERY, CG_READ_NOTIFY, CG_READ_ON_CPU };
 
 #define CG_PROCS_MAX_AGE 10.0
 
-#define CG_FILES(X)                                                                     \
+#define CG_FILES(X)                                                                              \
 	X(CPU_STAT, "cpu.stat", CG_READ_EVERY, CSTATD_HAVE_CPU_STAT | CSTATD_HAVE_CPU_BANDWIDTH) \
-	X(CPU_MAX, "cpu.max", CG_READ_EVERY, CSTATD_HAVE_CPU_MAX)                          \
-	X(CPU_WEIGHT, "cpu.weight", CG_READ_EVERY, CSTATD_HAVE_CPU_WEIGHT)                 \
-	X(MEM_CURRENT, "memory.current", CG_READ_EVERY, CSTATD_HAVE_MEM_CURRENT)           \
-	X(MEM_MAX, "memory.max", CG_READ_EVERY, CSTATD_HAVE_MEM_MAX)                       \
-	X(MEM_HIGH, "memory.high", CG_READ_EVERY, CSTATD_HAVE_MEM_HIGH)                    \
-	X(MEM_PEAK, "memory.peak", CG_READ_EVERY, CSTATD_HAVE_MEM_PEAK)                    \
-	X(MEM_STAT, "memory.stat", CG_READ_EVERY, CSTATD_HAVE_MEM_STAT)                    \
-	X(MEM_EVENTS, "memory.events", CG_READ_NOTIFY, CSTATD_HAVE_MEM_EVENTS)             \
-	X(SWAP_CURRENT, "memory.swap.current", CG_READ_EVERY, CSTATD_HAVE_SWAP_CURRENT)    \
-	X(SWAP_MAX, "memory.swap.max", CG_READ_EVERY, CSTATD_HAVE_SWAP_MAX)                \
-	X(IO_STAT, "io.stat", CG_READ_EVERY, CSTATD_HAVE_IO_STAT)                          \
-	X(PIDS_CURRENT, "pids.current", CG_READ_EVERY, CSTATD_HAVE_PIDS_CURRENT)           \
-	X(PIDS_MAX, "pids.max", CG_READ_EVERY, CSTATD_HAVE_PIDS_MAX)                       \
-	X(PSI_CPU, "cpu.pressure", CG_READ_EVERY, CSTATD_HAVE_PSI_CPU)                     \
-	X(PSI_MEM, "memory.pressure", CG_READ_EVERY, CSTATD_HAVE_PSI_MEM)                  \
-	X(PSI_IO, "io.pressure", CG_READ_EVERY, CSTATD_HAVE_PSI_IO)                        \
-	X(CG_EVENTS, "cgroup.events", CG_READ_NOTIFY, CSTATD_HAVE_CG_EVENTS)               \
+	X(CPU_MAX, "cpu.max", CG_READ_EVERY, CSTATD_HAVE_CPU_MAX)                                \
+	X(CPU_WEIGHT, "cpu.weight", CG_READ_EVERY, CSTATD_HAVE_CPU_WEIGHT)                       \
+	X(MEM_CURRENT, "memory.current", CG_READ_EVERY, CSTATD_HAVE_MEM_CURRENT)                 \
+	X(MEM_MAX, "memory.max", CG_READ_EVERY, CSTATD_HAVE_MEM_MAX)                             \
+	X(MEM_HIGH, "memory.high", CG_READ_EVERY, CSTATD_HAVE_MEM_HIGH)                          \
+	X(MEM_PEAK, "memory.peak", CG_READ_EVERY, CSTATD_HAVE_MEM_PEAK)                          \
+	X(MEM_STAT, "memory.stat", CG_READ_EVERY, CSTATD_HAVE_MEM_STAT)                          \
+	X(MEM_EVENTS, "memory.events", CG_READ_NOTIFY, CSTATD_HAVE_MEM_EVENTS)                   \
+	X(SWAP_CURRENT, "memory.swap.current", CG_READ_EVERY, CSTATD_HAVE_SWAP_CURRENT)          \
+	X(SWAP_MAX, "memory.swap.max", CG_READ_EVERY, CSTATD_HAVE_SWAP_MAX)                      \
+	X(IO_STAT, "io.stat", CG_READ_EVERY, CSTATD_HAVE_IO_STAT)                                \
+	X(PIDS_CURRENT, "pids.current", CG_READ_EVERY, CSTATD_HAVE_PIDS_CURRENT)                 \
+	X(PIDS_MAX, "pids.max", CG_READ_EVERY, CSTATD_HAVE_PIDS_MAX)                             \
+	X(PSI_CPU, "cpu.pressure", CG_READ_EVERY, CSTATD_HAVE_PSI_CPU)                           \
+	X(PSI_MEM, "memory.pressure", CG_READ_EVERY, CSTATD_HAVE_PSI_MEM)                        \
+	X(PSI_IO, "io.pressure", CG_READ_EVERY, CSTATD_HAVE_PSI_IO)                              \
+	X(CG_EVENTS, "cgroup.events", CG_READ_NOTIFY, CSTATD_HAVE_CG_EVENTS)                     \
 	X(PROCS, "cgroup.procs", CG_READ_ON_CPU, CSTATD_HAVE_PROCS)
 
 enum cg_file {
@@ -77,13 +77,13 @@ struct cg_priv {
 	struct cg_collector *cg; /* for its watches, removed with it */
 	int dirfd;
 	int fds[CG_FILE_COUNT]; /* -1 = not open; see absent */
-	int wd[CG_NOTIFY_COUNT]; /* inotify watch of a notified file, -1 = none */
-	uint32_t absent;         /* bit per file: ENOENT at last open attempt */
-	uint32_t stale;          /* bit per file: read it at the next sweep (notified) */
-	uint32_t rescans;        /* rescans seen since attached (absent-file retries) */
-	uint64_t gen;            /* discovery generation that last saw it */
-	uint64_t last_usage_usec; /* cpu.stat usage at the last sweep */
-	double procs_read_at;     /* when cgroup.procs was last read (0: never) */
+	int wd[CG_NOTIFY_COUNT];     /* inotify watch of a notified file, -1 = none */
+	uint32_t absent;             /* bit per file: ENOENT at last open attempt */
+	uint32_t stale;              /* bit per file: read it at the next sweep (notified) */
+	uint32_t rescans;            /* rescans seen since attached (absent-file retries) */
+	uint64_t gen;                /* discovery generation that last saw it */
+	uint64_t last_usage_usec;    /* cpu.stat usage at the last sweep */
+	double procs_read_at;        /* when cgroup.procs was last read (0: never) */
 	uint64_t sig[CG_FILE_COUNT]; /* content signature of the last good parse, 0: none */
 	bool parse_failed[CG_FILE_COUNT];
 };

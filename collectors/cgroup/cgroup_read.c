@@ -53,8 +53,7 @@ static int notify_slot(enum cg_file f)
 
 /* Asks the kernel to say when a notified file changes. Without a watch
  * the file is read at every sweep, as any other. */
-static void watch_file(struct cg_collector *cg, struct cg_priv *pv, const char *rel,
-                       enum cg_file f)
+static void watch_file(struct cg_collector *cg, struct cg_priv *pv, const char *rel, enum cg_file f)
 {
 	int k = notify_slot(f);
 	if (k < 0 || pv->wd[k] >= 0)

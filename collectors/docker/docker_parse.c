@@ -1006,8 +1006,8 @@ static void parse_blkio(const json_t *bs, struct dk_stats *st)
 		wr = strcasecmp(op, "write") == 0;
 		if (!rd && !wr)
 			continue;
-		dv = io_device(&st->io, (uint32_t)maj, (uint32_t)min, dropped_keys,
-			       &n_dropped_keys);
+		dv =
+		    io_device(&st->io, (uint32_t)maj, (uint32_t)min, dropped_keys, &n_dropped_keys);
 		if (!dv)
 			continue;
 		if (rd)

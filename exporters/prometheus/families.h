@@ -111,7 +111,8 @@ enum fam_scope { SCOPE_CONTAINER, SCOPE_NAME, SCOPE_SELF };
 	  "/proc/<pid>/net/dev; Docker stats networks")                                            \
 	/* --- Processes ------------------------------------------------------------ */           \
 	X(PROCESSES, "container_processes", GAUGE, CONTAINER, "",                                  \
-	  "Number of processes in the container's own cgroup.", "cgroup.procs (line count; see Freshness)")       \
+	  "Number of processes in the container's own cgroup.",                                    \
+	  "cgroup.procs (line count; see Freshness)")                                              \
 	X(THREADS, "container_threads", GAUGE, CONTAINER, "",                                      \
 	  "Number of tasks (threads) in the container.",                                           \
 	  "pids.current; Docker stats pids_stats.current")                                         \

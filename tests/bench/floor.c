@@ -193,8 +193,10 @@ int main(int argc, char **argv)
 			long k = eq ? strtol(eq + 1, &num_end, 10) : -1;
 			int f = eq ? file_index(v, (size_t)(eq - v)) : -1;
 			if (f < 0 || k < 0 || num_end == eq + 1 || *num_end) {
-				fprintf(stderr, "floor: --period %s: NAME=K with a file name cstatd "
-				                "reads and K >= 0\n", v);
+				fprintf(stderr,
+				        "floor: --period %s: NAME=K with a file name cstatd "
+				        "reads and K >= 0\n",
+				        v);
 				return 2;
 			}
 			period[f] = k;

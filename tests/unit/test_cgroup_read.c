@@ -66,8 +66,9 @@ static int setup(void **state)
 	snprintf(t->dir, sizeof(t->dir), "%s/docker/%s", t->root, ID);
 	assert_int_equal(mkdir(t->dir, 0755), 0);
 	put_file(t, "cpu.stat", cpu_stat(1000));
-	put_file(t, "cpu.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=5\n"
-	                            "full avg10=0.00 avg60=0.00 avg300=0.00 total=3\n");
+	put_file(t, "cpu.pressure",
+	         "some avg10=0.00 avg60=0.00 avg300=0.00 total=5\n"
+	         "full avg10=0.00 avg60=0.00 avg300=0.00 total=3\n");
 	put_file(t, "cgroup.events", "populated 1\nfrozen 0\n");
 	put_file(t, "cgroup.procs", "42\n");
 

@@ -1741,8 +1741,7 @@ static void test_many_containers(void **state)
 			cstatd_container_setf(&c->id_label, "/raw/%u", i);
 			cstatd_container_setf(&c->name, "/raw/%u", i);
 		} else {
-			cstatd_container_setf(&c->id_label, "/system.slice/docker-%s.scope",
-			         key);
+			cstatd_container_setf(&c->id_label, "/system.slice/docker-%s.scope", key);
 			cstatd_container_setf(&c->name, "c%u", i);
 			cstatd_container_setf(&c->image, "img:%u", i % 13);
 			snprintf(c->runtime, sizeof(c->runtime), "docker");
@@ -1762,7 +1761,8 @@ static void test_many_containers(void **state)
 		s->pids_max = NEXT() % 2 ? CSTATD_UNLIMITED : NEXT() % 100000;
 		struct cstatd_io_stat io = {.n_devices = (unsigned)(NEXT() % 4)};
 		for (unsigned d = 0; d < io.n_devices; d++)
-			io.dev[d] = (struct cstatd_io_device){8, d * 16, NEXT() >> 8, 1, 2, 3, 0, 0};
+			io.dev[d] =
+			    (struct cstatd_io_device){8, d * 16, NEXT() >> 8, 1, 2, 3, 0, 0};
 		assert_int_equal(cstatd_sample_set_io(s, &io), 0);
 		struct cstatd_netdev net = {.n_ifs = (unsigned)(NEXT() % 3)};
 		for (unsigned n = 0; n < net.n_ifs; n++)
@@ -1885,8 +1885,7 @@ static void test_guards(void **state)
 			c->is_container = true;
 			snprintf(c->runtime, sizeof(c->runtime), "docker");
 			/* 15 ASCII bytes, then "é" across the 16-byte limit. */
-			cstatd_container_setf(&c->name, "%c23456789abcdef\xc3\xa9-tail",
-			         'a' + i);
+			cstatd_container_setf(&c->name, "%c23456789abcdef\xc3\xa9-tail", 'a' + i);
 			cstatd_label_cut(c->name, cstatd_store_label_max(st));
 			c->s.have = CSTATD_HAVE_CPU_STAT;
 			c->s.cpu.usage_usec = 1;
