@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "collectors/cgroup/cgroup.h"
+#include "collectors/cgroup/cgroup_priv.h"
 #include "cstatd/fsroot.h"
 #include "cstatd/store.h"
 
@@ -177,6 +178,25 @@ static void test_events_on_notification(void **state)
 	assert_true(c->s.events.populated);
 }
 
+/* Without inotify (or out of watches) nothing would say cgroup.events
+ * changed: it is read at every sweep instead, and changes still show. */
+static void test_events_without_watch(void **state)
+{
+	struct tree *t = *state;
+	close(t->cg->inotify_fd); /* as when inotify_init1 failed */
+	t->cg->inotify_fd = -1;
+	struct cstatd_container *c = sweep(t, 1000.0);
+	assert_false(c->s.events.frozen);
+
+	put_file(t, "cgroup.events", "populated 1\nfrozen 1\n");
+	c = sweep(t, 1001.0);
+	assert_true(c->s.have & CSTATD_HAVE_CG_EVENTS);
+	assert_true(c->s.events.frozen);
+	put_file(t, "cgroup.events", "populated 1\nfrozen 0\n");
+	c = sweep(t, 1002.0);
+	assert_false(c->s.events.frozen);
+}
+
 /* cgroup.procs: not read while the cgroup uses no CPU, read when it does,
  * and at least every 10 s (CG_PROCS_MAX_AGE) either way. */
 static void test_procs_on_cpu(void **state)
@@ -211,6 +231,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_unchanged_bytes_not_parsed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_foreign_write_parsed_again, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_events_on_notification, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_events_without_watch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_procs_on_cpu, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
