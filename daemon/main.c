@@ -229,6 +229,17 @@ int main(int argc, char **argv)
 		break;
 	}
 
+	/* Signals are taken synchronously by this thread only, and blocked as
+	 * early as the daemon path allows: a SIGTERM that arrives while the
+	 * config is read is then held and acted on, not a default kill. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
 	/* The file first, then the flags over it; everything validated. */
 	struct cstatd_config cfg;
 	if (cstatd_config_load(cli.config[0] ? cli.config : NULL, argc, argv, &cfg, err,
@@ -240,14 +251,6 @@ int main(int argc, char **argv)
 	const struct cstatd_options *opt = &cfg.options;
 	cstatd_log_set_level((enum cstatd_log_level)opt->log_level);
 
-	/* Signals are taken synchronously by this thread only. */
-	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	/* systemd Type=notify: reads $NOTIFY_SOCKET/$WATCHDOG_USEC, so before
 	 * any thread starts. A no-op outside systemd. */
 	sdnotify_init();

@@ -121,9 +121,12 @@ def section_sigterm_sweep(t, sb, tmp):
         c = ct.Cstatd(base_args(sb), wait_ready=not early, stop_timeout=10.0)
         with c:
             if early:
-                # After spawn: at 0.05-0.3 s the first sweep (500 cgroups
-                # walked and opened) is usually still running.
-                time.sleep(random.uniform(0.05, 0.3))
+                # Once cstatd holds SIGTERM (before that, exec and the loader
+                # run and the kernel's default action applies to any program):
+                # 0.02-0.3 s later the first sweep (500 cgroups walked and
+                # opened) is usually still running.
+                c.wait_signal_taken(signal.SIGTERM)
+                time.sleep(random.uniform(0.02, 0.3))
                 with contextlib.suppress(OSError):
                     if ct.http_request(c.port, "/readyz", timeout=0.5)[0] != 200:
                         before_ready += 1

@@ -580,6 +580,32 @@ class Cstatd:
         raise RuntimeError(f"cstatd not ready after {timeout} s (last /readyz: {last!r}); "
                            f"stderr:\n{self.stderr_tail()}")
 
+    def wait_signal_taken(self, sig=signal.SIGTERM, timeout=10.0):
+        """Wait until cstatd's main thread blocks or catches `sig` (it takes
+        signals with sigwait), read from /proc/<pid>/status. Before that point
+        a signal is a default kill for any program, ours included (exec, the
+        dynamic loader and a sanitizer runtime come first). Raises RuntimeError
+        if cstatd exits or never gets there."""
+        bit = 1 << (int(sig) - 1)
+        deadline = time.monotonic() + timeout * time_scale()
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"cstatd exited with status {self.proc.returncode} before "
+                                   f"it took {signal.Signals(sig).name}; stderr:\n"
+                                   f"{self.stderr_tail()}")
+            masks = {}
+            with contextlib.suppress(OSError):
+                with open(f"/proc/{self.proc.pid}/status") as f:
+                    for line in f:
+                        k, _, v = line.partition(":")
+                        if k in ("SigBlk", "SigCgt"):
+                            masks[k] = int(v.strip(), 16)
+            if any(m & bit for m in masks.values()):
+                return
+            time.sleep(0.002)
+        raise RuntimeError(f"cstatd did not block or catch {signal.Signals(sig).name} within "
+                           f"{timeout} s; stderr:\n{self.stderr_tail()}")
+
     def send_signal(self, sig):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
