@@ -27,7 +27,10 @@
  *                   value change (cgroup-v2.rst), so they are read at
  *                   attach, on that event, and at every rescan (a safety
  *                   net: 30 s, or at once when the inotify queue overflows).
- *                   Without a watch (no inotify, ENOSPC) at every sweep;
+ *                   Without a watch (no inotify, ENOSPC) at every sweep.
+ *                   Each such file needs a slot in enum cg_notify below
+ *                   (notify_slot() in cgroup_read.c maps it); one without
+ *                   is read at every sweep;
  *   CG_READ_ON_CPU  when the cgroup used CPU since the last sweep (cpu.stat
  *                   usage_usec moved; a fork or an exit inside it costs CPU
  *                   there), when cgroup.events changed (a process moved in

@@ -284,8 +284,11 @@ static bool due(const struct cg_priv *pv, enum cg_file f, bool cpu_moved, bool e
 	if (pv->stale & (1u << f))
 		return true;
 	switch (cg_file_when[f]) {
-	case CG_READ_NOTIFY:
-		return pv->wd[notify_slot(f)] < 0;
+	case CG_READ_NOTIFY: {
+		/* No watch slot or no watch: nothing says when it changes. */
+		int k = notify_slot(f);
+		return k < 0 || pv->wd[k] < 0;
+	}
 	case CG_READ_ON_CPU:
 		return cpu_moved || events_read || pv->procs_read_at == 0 ||
 		       now - pv->procs_read_at >= CG_PROCS_MAX_AGE;
